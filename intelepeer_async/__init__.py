@@ -1,0 +1,93 @@
+"""Typed async client for the IntelePeer and Yay.com APIs.
+
+    from intelepeer_async import AsyncIntelePeer
+
+    async with AsyncIntelePeer(token="...") as ip:
+        await ip.sms.send(from_="+13035550100", to="+13035550111", text="hi")
+
+The public names below are loaded on first use, so ``import intelepeer_async``
+stays cheap for scripts and CLIs that need only part of it.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+from ._version import __version__
+
+if TYPE_CHECKING:
+    from .client import AsyncIntelePeer, AsyncYay, ServiceURLs
+    from .errors import (
+        APIConnectionError,
+        APIStatusError,
+        APITimeoutError,
+        AuthenticationError,
+        BadRequestError,
+        ConflictError,
+        IntelePeerError,
+        InternalServerError,
+        InvalidInputError,
+        NotFoundError,
+        PermissionDeniedError,
+        RateLimitError,
+        UnprocessableEntityError,
+    )
+    from .types import Secret, Timeout
+
+# public name -> module that defines it
+_EXPORTS: dict[str, str] = {
+    "AsyncIntelePeer": "client",
+    "AsyncYay": "client",
+    "ServiceURLs": "client",
+    "Secret": "types",
+    "Timeout": "types",
+    "APIConnectionError": "errors",
+    "APIStatusError": "errors",
+    "APITimeoutError": "errors",
+    "AuthenticationError": "errors",
+    "BadRequestError": "errors",
+    "ConflictError": "errors",
+    "IntelePeerError": "errors",
+    "InternalServerError": "errors",
+    "InvalidInputError": "errors",
+    "NotFoundError": "errors",
+    "PermissionDeniedError": "errors",
+    "RateLimitError": "errors",
+    "UnprocessableEntityError": "errors",
+}
+
+__all__ = [
+    "APIConnectionError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AsyncIntelePeer",
+    "AsyncYay",
+    "AuthenticationError",
+    "BadRequestError",
+    "ConflictError",
+    "IntelePeerError",
+    "InternalServerError",
+    "InvalidInputError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "Secret",
+    "ServiceURLs",
+    "Timeout",
+    "UnprocessableEntityError",
+    "__version__",
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'intelepeer_async' has no attribute {name!r}")
+    value = getattr(import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))

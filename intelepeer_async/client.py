@@ -1,0 +1,317 @@
+"""`AsyncIntelePeer` and `AsyncYay`: configuration, credentials and resources.
+
+A client owns one connection pool; use it as ``async with`` or call
+``await client.aclose()``. Resources (``ip.sms``, ``ip.smartflows``, ...) are thin
+and built on access, so ``with_options`` copies stay cheap and share the pool.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Self
+
+from ._auth import AuthProvider, LoginToken, StaticHeaders, StaticToken
+from ._http import HTTPCore, Response
+from ._retry import RetryPolicy
+from ._version import __version__
+from .errors import InvalidInputError, status_error
+from .types import Secret, Timeout
+
+if TYPE_CHECKING:
+    import httpx
+
+
+__all__ = ["DEFAULT_TIMEOUT", "AsyncIntelePeer", "AsyncYay", "ServiceURLs"]
+
+DEFAULT_TIMEOUT = Timeout(total=30.0, connect=5.0)
+USER_AGENT = f"intelepeer-async/{__version__}"
+
+
+@dataclass(frozen=True)
+class ServiceURLs:
+    """Base URL of each IntelePeer service; every field can be overridden on its own.
+
+    `api` serves SMS, webhooks, provisioning and the v4 SmartFlows trigger (EU
+    numbers: ``https://eu.api.intelepeer.com``); `auth` issues v4 tokens (the
+    docs also name ``https://atmosphere.intelepeer.com``); `token_url`, when set,
+    replaces the whole authenticate URL (older accounts use
+    ``{api}/_rest/v4/app/sms/authenticate/get_portal_auth_token``).
+    """
+
+    api: str = "https://api.intelepeer.com"
+    auth: str = "https://customer.intelepeer.com"
+    smartcomm: str = "https://atmosphere-api.intelepeer.com"
+    smartflows_legacy: str = "https://smart-flows.intelepeer.com"
+    token_url: str | None = None
+
+    @classmethod
+    def all_at(cls, base_url: str) -> ServiceURLs:
+        """Every service at one URL: a local simulator or a proxy."""
+        base = base_url.rstrip("/")
+        return cls(api=base, auth=base, smartcomm=base, smartflows_legacy=base)
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if value is None:
+                continue
+            if not isinstance(value, str) or not value.startswith(("http://", "https://")):
+                raise InvalidInputError(f"ServiceURLs.{f.name} must be an http(s) URL")
+            object.__setattr__(self, f.name, value.rstrip("/"))
+
+    @property
+    def v4_token_url(self) -> str:
+        return self.token_url or f"{self.auth}/_rest/v4/authenticate"
+
+
+def _env(name: str) -> str | None:
+    value = os.environ.get(name)
+    return value if value else None
+
+
+class _BaseClient:
+    """What both clients share: the core, its lifecycle, and `with_options`."""
+
+    _core: HTTPCore
+
+    def _init_core(
+        self,
+        *,
+        timeout: float | Timeout,
+        max_retries: int,
+        http_client: httpx.AsyncClient | None,
+    ) -> None:
+        self._core = HTTPCore(
+            timeout=Timeout.coerce(timeout),
+            policy=RetryPolicy(max_retries=max_retries),
+            http_client=http_client,
+            headers={"User-Agent": USER_AGENT},
+        )
+
+    @property
+    def timeout(self) -> Timeout:
+        return self._core.timeout
+
+    @property
+    def max_retries(self) -> int:
+        return self._core.policy.max_retries
+
+    def with_options(
+        self, *, timeout: float | Timeout | None = None, max_retries: int | None = None
+    ) -> Self:
+        """A copy with other timeout/retry settings, sharing pool and credentials.
+
+        The way to set a timeout for one call:
+        ``await ip.with_options(timeout=5).sms.status(refid)``.
+        """
+        clone = copy.copy(self)
+        clone._core = self._core.copy(
+            timeout=Timeout.coerce(timeout) if timeout is not None else None,
+            policy=replace(self._core.policy, max_retries=max_retries)
+            if max_retries is not None
+            else None,
+        )
+        return clone
+
+    async def _request(
+        self,
+        method: str,
+        url: str,
+        *,
+        auth: AuthProvider | None,
+        params: Mapping[str, str] | None = None,
+        json_body: object = None,
+        idempotent: bool | None = None,
+    ) -> Response:
+        return await self._core.request(
+            method, url, params=params, json_body=json_body, auth=auth, idempotent=idempotent
+        )
+
+    @property
+    def is_closed(self) -> bool:
+        return self._core.is_closed
+
+    async def aclose(self) -> None:
+        """Close the connection pool, unless it was passed in by the user."""
+        await self._core.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+
+class AsyncIntelePeer(_BaseClient):
+    """Client for IntelePeer's Atmosphere, SmartFlows and SmartCommunicator APIs.
+
+    Credentials: a ready `token` (sent as ``Authorization: Bearer``) or
+    `username`/`password`, exchanged lazily for a 24-hour token and refreshed
+    before expiry and once after a 401. SmartCommunicator (``ip.agents``) always
+    logs in with `username`/`password` to get its own JWT, unless a ready
+    `smartcomm_token` is given. Every argument left out falls back to its
+    environment variable (``INTELEPEER_TOKEN``, ``INTELEPEER_USERNAME``,
+    ``INTELEPEER_PASSWORD``, ``INTELEPEER_SMARTCOMM_TOKEN``,
+    ``INTELEPEER_CUSTOMER_ID``, ``INTELEPEER_BASE_URL``); credentials come either
+    all from arguments or all from the environment, never mixed.
+    """
+
+    def __init__(
+        self,
+        *,
+        token: str | None = None,
+        username: str | None = None,
+        password: str | None = None,
+        customer_id: int | str | None = None,
+        smartcomm_token: str | None = None,
+        base_url: str | None = None,
+        urls: ServiceURLs | None = None,
+        timeout: float | Timeout = DEFAULT_TIMEOUT,
+        max_retries: int = 2,
+        http_client: httpx.AsyncClient | None = None,
+    ) -> None:
+        if token is None and username is None and password is None and smartcomm_token is None:
+            token = _env("INTELEPEER_TOKEN")
+            username = _env("INTELEPEER_USERNAME")
+            password = _env("INTELEPEER_PASSWORD")
+            smartcomm_token = _env("INTELEPEER_SMARTCOMM_TOKEN")
+        if (username is None) != (password is None):
+            raise InvalidInputError("username and password go together: pass both or neither")
+        if token is None and username is None and smartcomm_token is None:
+            raise InvalidInputError(
+                "no credentials: pass token=, or username= and password= "
+                "(or set INTELEPEER_TOKEN / INTELEPEER_USERNAME and INTELEPEER_PASSWORD)"
+            )
+        if customer_id is None:
+            customer_id = _env("INTELEPEER_CUSTOMER_ID")
+        self.customer_id: str | None = str(customer_id) if customer_id is not None else None
+
+        base_url = base_url or _env("INTELEPEER_BASE_URL")
+        self.urls = urls or (ServiceURLs.all_at(base_url) if base_url else ServiceURLs())
+        self._init_core(timeout=timeout, max_retries=max_retries, http_client=http_client)
+
+        login_body: dict[str, Secret] | None = None
+        if username is not None and password is not None:
+            login_body = {"username": Secret(username), "password": Secret(password)}
+        self._v4_auth = self._provider(token, login_body, self.urls.v4_token_url, "Bearer")
+        self._smartcomm_auth = self._provider(
+            smartcomm_token, login_body, f"{self.urls.smartcomm}/rest/v1/authenticate", None
+        )
+
+    def _provider(
+        self,
+        token: str | None,
+        login_body: dict[str, Secret] | None,
+        url: str,
+        scheme: str | None,
+    ) -> AuthProvider | None:
+        if token is not None:
+            return StaticToken(token, scheme=scheme)
+        if login_body is None:
+            return None
+
+        async def login() -> object:
+            body = {key: value.reveal() for key, value in login_body.items()}
+            # Not with_options-dependent: logins use the original core's settings.
+            response = await self._core.request("POST", url, json_body=body, idempotent=True)
+            return response.data
+
+        return LoginToken(login, scheme=scheme)
+
+    def _require(self, provider: AuthProvider | None, what: str) -> AuthProvider:
+        if provider is None:
+            raise InvalidInputError(f"{what} needs credentials this client was not given")
+        return provider
+
+    async def _v4(self, method: str, url: str, **kwargs: Any) -> Response:
+        """A call to an Atmosphere v4 endpoint with the v4 token."""
+        auth = self._require(self._v4_auth, "this API (a v4 token, or username/password)")
+        return await self._request(method, url, auth=auth, **kwargs)
+
+    async def _smartcomm(self, method: str, url: str, **kwargs: Any) -> Response:
+        """A call to SmartCommunicator with its own JWT."""
+        auth = self._require(
+            self._smartcomm_auth, "SmartCommunicator (username/password or smartcomm_token)"
+        )
+        return await self._request(method, url, auth=auth, **kwargs)
+
+    def __repr__(self) -> str:
+        auth = type(self._v4_auth).__name__ if self._v4_auth else "none"
+        return (
+            f"AsyncIntelePeer(api={self.urls.api!r}, auth={auth}, "
+            f"customer_id={self.customer_id!r}, timeout={self.timeout.total:g}s, "
+            f"max_retries={self.max_retries})"
+        )
+
+
+class AsyncYay(_BaseClient):
+    """Client for the Yay.com VoIP API (call flows).
+
+    Every request carries ``X-Auth-Reseller``, ``X-Auth-User`` and
+    ``X-Auth-Password`` (and ``X-Auth-For`` with `act_for`, to act for a
+    sub-account). Arguments left out fall back to ``YAY_RESELLER``,
+    ``YAY_USER``, ``YAY_PASSWORD``, ``YAY_ACT_FOR`` and ``YAY_BASE_URL``.
+    Yay.com charges per call, so creates are never retried after a timeout.
+    """
+
+    def __init__(
+        self,
+        *,
+        reseller: str | None = None,
+        user: str | None = None,
+        password: str | None = None,
+        act_for: str | None = None,
+        base_url: str | None = None,
+        timeout: float | Timeout = DEFAULT_TIMEOUT,
+        max_retries: int = 2,
+        http_client: httpx.AsyncClient | None = None,
+    ) -> None:
+        reseller = reseller or _env("YAY_RESELLER")
+        user = user or _env("YAY_USER")
+        password = password or _env("YAY_PASSWORD")
+        act_for = act_for or _env("YAY_ACT_FOR")
+        missing = [
+            n for n, v in (("reseller", reseller), ("user", user), ("password", password)) if not v
+        ]
+        if missing:
+            raise InvalidInputError(f"AsyncYay needs {', '.join(missing)} (or YAY_* variables)")
+        assert reseller is not None and user is not None and password is not None  # noqa: PT018
+        base = base_url or _env("YAY_BASE_URL") or "https://api.yay.com"
+        if not base.startswith(("http://", "https://")):
+            raise InvalidInputError("base_url must be an http(s) URL")
+        self.base_url = base.rstrip("/")
+        self.act_for = act_for
+        headers: dict[str, Secret | str] = {
+            "X-Auth-Reseller": reseller,
+            "X-Auth-User": user,
+            "X-Auth-Password": Secret(password),
+        }
+        if act_for:
+            headers["X-Auth-For"] = act_for
+        self._auth = StaticHeaders(headers)
+        self._init_core(timeout=timeout, max_retries=max_retries, http_client=http_client)
+
+    async def _yay(self, method: str, path: str, **kwargs: Any) -> Response:
+        """A Yay.com call; an error inside the envelope raises even under HTTP 2xx."""
+        response = await self._request(method, f"{self.base_url}{path}", auth=self._auth, **kwargs)
+        envelope = response.data
+        if isinstance(envelope, dict):
+            code = envelope.get("status_code")
+            if isinstance(code, int) and not isinstance(code, bool) and code >= 400:
+                raise status_error(code, envelope, headers=response.headers)
+        return response
+
+    def __repr__(self) -> str:
+        return (
+            f"AsyncYay(base_url={self.base_url!r}, act_for={self.act_for!r}, "
+            f"timeout={self.timeout.total:g}s, max_retries={self.max_retries})"
+        )

@@ -1,0 +1,1 @@
+"""Inbound-SMS webhook receiver (ASGI)."""
