@@ -284,7 +284,7 @@ class AsyncYay(_BaseClient):
         ]
         if missing:
             raise InvalidInputError(f"AsyncYay needs {', '.join(missing)} (or YAY_* variables)")
-        assert reseller is not None and user is not None and password is not None  # noqa: PT018
+        assert reseller is not None and user is not None and password is not None
         base = base_url or _env("YAY_BASE_URL") or "https://api.yay.com"
         if not base.startswith(("http://", "https://")):
             raise InvalidInputError("base_url must be an http(s) URL")

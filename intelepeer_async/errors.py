@@ -165,7 +165,7 @@ def _as_text(value: object) -> str | None:
     if isinstance(value, str) and value.strip():
         return value
     if isinstance(value, Mapping):
-        inner = value.get("message") or value.get("detail")
+        inner = value.get("message") or value.get("msg") or value.get("detail")
         return inner if isinstance(inner, str) and inner else None
     if isinstance(value, list) and value:
         parts = [_as_text(item) or (item if isinstance(item, str) else None) for item in value]

@@ -1,0 +1,165 @@
+"""Client configuration, lifecycle and `with_options`."""
+
+from __future__ import annotations
+
+import logging
+
+import httpx
+import pytest
+import respx
+
+from intelepeer_async import (
+    AsyncIntelePeer,
+    AsyncYay,
+    InvalidInputError,
+    NotFoundError,
+    ServiceURLs,
+    Timeout,
+)
+
+ENV = (
+    "INTELEPEER_TOKEN",
+    "INTELEPEER_USERNAME",
+    "INTELEPEER_PASSWORD",
+    "INTELEPEER_SMARTCOMM_TOKEN",
+    "INTELEPEER_CUSTOMER_ID",
+    "INTELEPEER_BASE_URL",
+    "YAY_RESELLER",
+    "YAY_USER",
+    "YAY_PASSWORD",
+    "YAY_ACT_FOR",
+    "YAY_BASE_URL",
+)
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ENV:
+        monkeypatch.delenv(name, raising=False)
+
+
+def test_environment_fallbacks(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("INTELEPEER_TOKEN", "env-token")
+    monkeypatch.setenv("INTELEPEER_CUSTOMER_ID", "12345678")
+    monkeypatch.setenv("INTELEPEER_BASE_URL", "http://127.0.0.1:9/")
+    ip = AsyncIntelePeer()
+    assert ip.customer_id == "12345678"
+    assert ip.urls == ServiceURLs.all_at("http://127.0.0.1:9")
+    assert ip.urls.v4_token_url == "http://127.0.0.1:9/_rest/v4/authenticate"
+
+
+def test_explicit_credentials_never_mix_with_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("INTELEPEER_TOKEN", "stale-env-token")
+    ip = AsyncIntelePeer(username="ann", password="pw")
+    assert type(ip._v4_auth).__name__ == "LoginToken"
+
+
+def test_missing_credentials_are_a_typed_error() -> None:
+    with pytest.raises(InvalidInputError, match="no credentials"):
+        AsyncIntelePeer()
+    with pytest.raises(InvalidInputError, match="go together"):
+        AsyncIntelePeer(username="ann")
+
+
+def test_per_service_urls() -> None:
+    urls = ServiceURLs(api="https://eu.api.intelepeer.com/")
+    ip = AsyncIntelePeer(token="t", urls=urls)
+    assert ip.urls.api == "https://eu.api.intelepeer.com"
+    assert ip.urls.smartcomm == "https://atmosphere-api.intelepeer.com"
+    with pytest.raises(InvalidInputError):
+        ServiceURLs(api="ftp://nope")
+
+
+def test_timeouts_are_never_unbounded() -> None:
+    assert AsyncIntelePeer(token="t").timeout == Timeout(total=30.0, connect=5.0)
+    assert AsyncIntelePeer(token="t", timeout=2).timeout == Timeout(total=2.0, connect=2.0)
+    for bad in (None, 0, -1, float("inf"), float("nan"), "10", True):
+        with pytest.raises(InvalidInputError):
+            AsyncIntelePeer(token="t", timeout=bad)  # type: ignore[arg-type]
+
+
+@pytest.mark.anyio
+async def test_with_options_shares_the_pool_and_only_the_owner_closes_it() -> None:
+    ip = AsyncIntelePeer(token="t", timeout=30, max_retries=2)
+    fast = ip.with_options(timeout=1.5, max_retries=0)
+    assert fast.timeout.total == 1.5
+    assert fast.max_retries == 0
+    assert ip.timeout.total == 30 and ip.max_retries == 2
+    assert fast._core._client is ip._core._client
+    await fast.aclose()
+    assert not ip.is_closed
+    async with ip:
+        pass
+    assert ip.is_closed and fast.is_closed
+
+
+@pytest.mark.anyio
+async def test_user_http_client_is_used_and_never_closed() -> None:
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json={"ok": 1})
+
+    user_client = httpx.AsyncClient(transport=httpx.MockTransport(handler))
+    async with AsyncIntelePeer(token="t", http_client=user_client) as ip:
+        response = await ip._v4("GET", "https://api.intelepeer.com/x")
+    assert response.data == {"ok": 1}
+    assert len(seen) == 1
+    assert seen[0].headers["User-Agent"].startswith("intelepeer-async/")
+    assert not user_client.is_closed
+    await user_client.aclose()
+
+
+def test_reprs_hide_secrets() -> None:
+    ip = AsyncIntelePeer(username="ann", password="pa55-SECRET", customer_id=7)
+    yay = AsyncYay(reseller="r1", user="u1", password="yay-SECRET")
+    for text in (repr(ip), repr(yay), repr(yay._auth), repr(ip._smartcomm_auth)):
+        assert "SECRET" not in text
+    assert "customer_id='7'" in repr(ip)
+
+
+def test_yay_requires_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(InvalidInputError, match="reseller, user, password"):
+        AsyncYay()
+    monkeypatch.setenv("YAY_RESELLER", "r")
+    monkeypatch.setenv("YAY_USER", "u")
+    monkeypatch.setenv("YAY_PASSWORD", "p")
+    assert AsyncYay().base_url == "https://api.yay.com"
+
+
+@pytest.mark.anyio
+async def test_yay_headers_and_envelope_errors(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG, logger="intelepeer_async")
+    yay = AsyncYay(reseller="r1", user="u1", password="yay-SECRET", act_for="sub-9")
+    with respx.mock:
+        route = respx.get("https://api.yay.com/voip/flow/abc").mock(
+            return_value=httpx.Response(
+                200, json={"result": {}, "status_code": 404, "status_message": "Not Found"}
+            )
+        )
+        with pytest.raises(NotFoundError) as info:
+            await yay._yay("GET", "/voip/flow/abc")
+    headers = route.calls[0].request.headers
+    assert headers["X-Auth-Reseller"] == "r1"
+    assert headers["X-Auth-User"] == "u1"
+    assert headers["X-Auth-Password"] == "yay-SECRET"
+    assert headers["X-Auth-For"] == "sub-9"
+    assert headers["User-Agent"].startswith("intelepeer-async/")
+    assert info.value.message == "Not Found"
+    assert "yay-SECRET" not in caplog.text
+    await yay.aclose()
+
+
+def test_library_code_uses_anyio_not_asyncio() -> None:
+    """asyncio-only calls would break users on trio; the suite runs under both."""
+    from pathlib import Path
+
+    root = Path(__file__).parent.parent
+    offenders = [
+        str(path.relative_to(root))
+        for package in ("intelepeer_async", "receiver")
+        for path in (root / package).rglob("*.py")
+        if "import asyncio" in path.read_text() or "from asyncio" in path.read_text()
+    ]
+    assert offenders == []

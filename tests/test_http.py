@@ -1,0 +1,238 @@
+"""The request loop: every retry branch, with the exact number of requests sent."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import anyio
+import httpx
+import pytest
+import respx
+
+from intelepeer_async import (
+    APIConnectionError,
+    APITimeoutError,
+    InternalServerError,
+    RateLimitError,
+    Timeout,
+    _http,
+)
+from intelepeer_async._http import HTTPCore
+from intelepeer_async._retry import RetryPolicy
+
+pytestmark = pytest.mark.anyio
+
+URL = "https://api.test/_rest/v4/thing"
+
+
+@pytest.fixture
+def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """Back-off delays requested by the core, without waiting for them."""
+    recorded: list[float] = []
+
+    async def fake_sleep(seconds: float) -> None:
+        recorded.append(seconds)
+
+    monkeypatch.setattr(_http, "_sleep", fake_sleep)
+    return recorded
+
+
+@pytest.fixture
+def mock() -> Iterator[respx.MockRouter]:
+    with respx.mock(assert_all_called=False) as router:
+        yield router
+
+
+def core(max_retries: int = 2, total: float = 30.0) -> HTTPCore:
+    return HTTPCore(
+        timeout=Timeout(total=total, connect=min(5.0, total)),
+        policy=RetryPolicy(max_retries=max_retries),
+    )
+
+
+ERRORS: dict[str, Any] = {
+    "connect": httpx.ConnectError("refused"),
+    "connect_timeout": httpx.ConnectTimeout("slow connect"),
+    "read_timeout": httpx.ReadTimeout("slow read"),
+    "remote_protocol": httpx.RemoteProtocolError("server hung up"),
+}
+
+# (method, failure, requests sent with max_retries=2, exception raised)
+TRANSPORT_CASES = [
+    ("GET", "connect", 3, APIConnectionError),
+    ("GET", "connect_timeout", 3, APITimeoutError),
+    ("GET", "read_timeout", 3, APITimeoutError),
+    ("GET", "remote_protocol", 3, APIConnectionError),
+    ("POST", "connect", 3, APIConnectionError),
+    ("POST", "connect_timeout", 3, APITimeoutError),
+    ("POST", "read_timeout", 1, APITimeoutError),
+    ("POST", "remote_protocol", 1, APIConnectionError),
+]
+
+
+@pytest.mark.parametrize(("method", "failure", "sent", "raised"), TRANSPORT_CASES)
+async def test_transport_failures(
+    mock: respx.MockRouter,
+    sleeps: list[float],
+    method: str,
+    failure: str,
+    sent: int,
+    raised: type[Exception],
+) -> None:
+    route = mock.route(method=method, url=URL).mock(side_effect=ERRORS[failure])
+    c = core()
+    with pytest.raises(raised) as info:
+        await c.request(method, URL)
+    assert route.call_count == sent
+    assert len(sleeps) == sent - 1
+    await c.aclose()
+    err = info.value
+    assert isinstance(err, APIConnectionError)
+    if method == "POST" and failure in ("read_timeout", "remote_protocol"):
+        assert err.may_have_been_processed
+        assert "may have been processed" in str(err)
+    if failure in ("connect", "connect_timeout"):
+        assert not err.may_have_been_processed
+
+
+# (method, status, requests sent, exception)
+STATUS_CASES = [
+    ("GET", 408, 3, None),
+    ("GET", 429, 3, RateLimitError),
+    ("GET", 500, 3, InternalServerError),
+    ("GET", 502, 3, InternalServerError),
+    ("GET", 503, 3, InternalServerError),
+    ("GET", 504, 3, InternalServerError),
+    ("PUT", 500, 3, InternalServerError),
+    ("DELETE", 503, 3, InternalServerError),
+    ("POST", 408, 1, None),
+    ("POST", 429, 3, RateLimitError),
+    ("POST", 500, 1, InternalServerError),
+    ("POST", 502, 1, InternalServerError),
+    ("POST", 503, 3, InternalServerError),
+    ("POST", 504, 1, InternalServerError),
+    ("PATCH", 500, 1, InternalServerError),
+]
+
+
+@pytest.mark.parametrize(("method", "status", "sent", "raised"), STATUS_CASES)
+async def test_status_retries(
+    mock: respx.MockRouter,
+    sleeps: list[float],
+    method: str,
+    status: int,
+    sent: int,
+    raised: type[Exception] | None,
+) -> None:
+    route = mock.route(method=method, url=URL).mock(
+        return_value=httpx.Response(status, json={"message": "nope"})
+    )
+    c = core()
+    with pytest.raises(raised or Exception) as info:
+        await c.request(method, URL)
+    assert route.call_count == sent
+    assert getattr(info.value, "status_code", None) == status
+
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+async def test_success_after_transient_failures(
+    mock: respx.MockRouter, sleeps: list[float], method: str
+) -> None:
+    route = mock.route(method=method, url=URL).mock(
+        side_effect=[
+            httpx.ConnectError("refused"),
+            httpx.Response(503),
+            httpx.Response(200, json={"ok": True}),
+        ]
+    )
+    response = await core().request(method, URL)
+    assert response.data == {"ok": True}
+    assert route.call_count == 3
+    assert len(sleeps) == 2
+
+
+async def test_retry_after_seconds_is_honoured(mock: respx.MockRouter, sleeps: list[float]) -> None:
+    route = mock.post(URL).mock(
+        side_effect=[
+            httpx.Response(429, headers={"Retry-After": "7"}),
+            httpx.Response(202, json=True),
+        ]
+    )
+    response = await core().request("POST", URL)
+    assert response.status_code == 202
+    assert response.data is True
+    assert route.call_count == 2
+    assert sleeps == [7.0]
+
+
+async def test_retry_after_is_capped(mock: respx.MockRouter, sleeps: list[float]) -> None:
+    mock.get(URL).mock(
+        side_effect=[
+            httpx.Response(429, headers={"Retry-After": "100000"}),
+            httpx.Response(200, json={}),
+        ]
+    )
+    await core(total=3600).request("GET", URL)
+    assert sleeps == [60.0]
+
+
+async def test_429_without_retry_after_uses_backoff(
+    mock: respx.MockRouter, sleeps: list[float]
+) -> None:
+    mock.get(URL).mock(side_effect=[httpx.Response(429), httpx.Response(429), httpx.Response(200)])
+    await core().request("GET", URL)
+    assert len(sleeps) == 2
+    assert 0.375 <= sleeps[0] <= 0.5
+    assert 0.75 <= sleeps[1] <= 1.0
+
+
+async def test_retry_that_would_overrun_the_budget_is_not_made(
+    mock: respx.MockRouter, sleeps: list[float]
+) -> None:
+    route = mock.get(URL).mock(return_value=httpx.Response(503, headers={"Retry-After": "20"}))
+    with pytest.raises(InternalServerError):
+        await core(total=10).request("GET", URL)
+    assert route.call_count == 1
+    assert sleeps == []
+
+
+async def test_max_retries_zero_sends_once(mock: respx.MockRouter, sleeps: list[float]) -> None:
+    route = mock.get(URL).mock(return_value=httpx.Response(500))
+    with pytest.raises(InternalServerError):
+        await core(max_retries=0).request("GET", URL)
+    assert route.call_count == 1
+
+
+async def test_explicitly_idempotent_post_retries_after_read_timeout(
+    mock: respx.MockRouter, sleeps: list[float]
+) -> None:
+    route = mock.post(URL).mock(side_effect=[httpx.ReadTimeout("slow"), httpx.Response(201)])
+    await core().request("POST", URL, idempotent=True)
+    assert route.call_count == 2
+
+
+async def test_total_budget_bounds_a_hanging_server(mock: respx.MockRouter) -> None:
+    arrived: list[httpx.Request] = []
+
+    async def hang(request: httpx.Request) -> httpx.Response:
+        arrived.append(request)
+        await anyio.sleep(5)
+        return httpx.Response(200)
+
+    mock.post(URL).mock(side_effect=hang)
+    started = anyio.current_time()
+    with pytest.raises(APITimeoutError) as info:
+        await core(total=0.2).request("POST", URL)
+    assert anyio.current_time() - started < 2.0
+    assert len(arrived) == 1
+    assert info.value.may_have_been_processed
+    assert "may have been processed" in str(info.value)
+
+
+async def test_non_json_and_empty_bodies(mock: respx.MockRouter) -> None:
+    mock.get(URL + "/text").mock(return_value=httpx.Response(200, text="plain"))
+    mock.get(URL + "/empty").mock(return_value=httpx.Response(204))
+    c = core()
+    assert (await c.request("GET", URL + "/text")).data == "plain"
+    assert (await c.request("GET", URL + "/empty")).data is None
