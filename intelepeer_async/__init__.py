@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from ._version import __version__
 
 if TYPE_CHECKING:
+    from .callflow import CallFlowBuilder, FlowReport
     from .client import AsyncIntelePeer, AsyncYay, ServiceURLs
     from .errors import (
         APIConnectionError,
@@ -33,10 +34,40 @@ if TYPE_CHECKING:
         RateLimitError,
         UnprocessableEntityError,
     )
+    from .models.agents import Agent, AgentStatus, OffboardResult, OnboardResult
+    from .models.callflows import CallFlow, CallFlowModule
+    from .models.smartflows import TriggerResult
+    from .models.sms import (
+        Media,
+        MessageState,
+        MessageStatus,
+        ProvisioningResult,
+        ProvisioningState,
+        SendResult,
+        WebhookConfig,
+        WebhookResult,
+    )
     from .types import Secret, Timeout
 
 # public name -> module that defines it
 _EXPORTS: dict[str, str] = {
+    "CallFlow": "models.callflows",
+    "CallFlowModule": "models.callflows",
+    "CallFlowBuilder": "callflow",
+    "FlowReport": "callflow",
+    "Media": "models.sms",
+    "SendResult": "models.sms",
+    "MessageStatus": "models.sms",
+    "MessageState": "models.sms",
+    "ProvisioningResult": "models.sms",
+    "ProvisioningState": "models.sms",
+    "WebhookConfig": "models.sms",
+    "WebhookResult": "models.sms",
+    "TriggerResult": "models.smartflows",
+    "Agent": "models.agents",
+    "AgentStatus": "models.agents",
+    "OnboardResult": "models.agents",
+    "OffboardResult": "models.agents",
     "AsyncIntelePeer": "client",
     "AsyncYay": "client",
     "ServiceURLs": "client",
@@ -61,21 +92,38 @@ __all__ = [
     "APIConnectionError",
     "APIStatusError",
     "APITimeoutError",
+    "Agent",
+    "AgentStatus",
     "AsyncIntelePeer",
     "AsyncYay",
     "AuthenticationError",
     "BadRequestError",
+    "CallFlow",
+    "CallFlowBuilder",
+    "CallFlowModule",
     "ConflictError",
+    "FlowReport",
     "IntelePeerError",
     "InternalServerError",
     "InvalidInputError",
+    "Media",
+    "MessageState",
+    "MessageStatus",
     "NotFoundError",
+    "OffboardResult",
+    "OnboardResult",
     "PermissionDeniedError",
+    "ProvisioningResult",
+    "ProvisioningState",
     "RateLimitError",
     "Secret",
+    "SendResult",
     "ServiceURLs",
     "Timeout",
+    "TriggerResult",
     "UnprocessableEntityError",
+    "WebhookConfig",
+    "WebhookResult",
     "__version__",
 ]
 

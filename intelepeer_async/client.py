@@ -24,6 +24,11 @@ from .types import Secret, Timeout
 if TYPE_CHECKING:
     import httpx
 
+    from .resources.agents import Agents
+    from .resources.callflows import CallFlows
+    from .resources.smartflows import SmartFlows
+    from .resources.sms import Sms
+
 
 __all__ = ["DEFAULT_TIMEOUT", "AsyncIntelePeer", "AsyncYay", "ServiceURLs"]
 
@@ -244,6 +249,27 @@ class AsyncIntelePeer(_BaseClient):
         )
         return await self._request(method, url, auth=auth, **kwargs)
 
+    @property
+    def smartflows(self) -> SmartFlows:
+        """Trigger SmartFlows from outside (``ip.smartflows.trigger``)."""
+        from .resources.smartflows import SmartFlows
+
+        return SmartFlows(self)
+
+    @property
+    def sms(self) -> Sms:
+        """Send SMS/MMS, read delivery status, provision numbers, set webhooks."""
+        from .resources.sms import Sms
+
+        return Sms(self)
+
+    @property
+    def agents(self) -> Agents:
+        """SmartCommunicator agents: list, get, onboard, update, offboard."""
+        from .resources.agents import Agents
+
+        return Agents(self)
+
     def __repr__(self) -> str:
         auth = type(self._v4_auth).__name__ if self._v4_auth else "none"
         return (
@@ -299,6 +325,13 @@ class AsyncYay(_BaseClient):
             headers["X-Auth-For"] = act_for
         self._auth = StaticHeaders(headers)
         self._init_core(timeout=timeout, max_retries=max_retries, http_client=http_client)
+
+    @property
+    def callflows(self) -> CallFlows:
+        """Yay.com call flows: list, get, create, update, delete, next extension."""
+        from .resources.callflows import CallFlows
+
+        return CallFlows(self)
 
     async def _yay(self, method: str, path: str, **kwargs: Any) -> Response:
         """A Yay.com call; an error inside the envelope raises even under HTTP 2xx."""

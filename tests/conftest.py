@@ -2,10 +2,51 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Iterator
+
 import pytest
+import respx
+
+from intelepeer_async import AsyncIntelePeer, AsyncYay, _http
+
+BASE = "https://ip.test"
 
 
 @pytest.fixture(params=["asyncio", "trio"])
 def anyio_backend(request: pytest.FixtureRequest) -> str:
     backend: str = request.param
     return backend
+
+
+@pytest.fixture
+def mock() -> Iterator[respx.MockRouter]:
+    """respx router; unmatched requests fail the test."""
+    with respx.mock(assert_all_called=False) as router:
+        yield router
+
+
+@pytest.fixture
+async def ip() -> AsyncIterator[AsyncIntelePeer]:
+    """A client with a ready token and customer 12345678, every service at BASE."""
+    async with AsyncIntelePeer(
+        token="tok", customer_id=12345678, smartcomm_token="jwt", base_url=BASE, max_retries=2
+    ) as client:
+        yield client
+
+
+@pytest.fixture
+async def yay() -> AsyncIterator[AsyncYay]:
+    async with AsyncYay(reseller="r1", user="u1", password="p1", base_url=BASE) as client:
+        yield client
+
+
+@pytest.fixture
+def no_sleep(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """Back-off delays the core asked for, without waiting."""
+    recorded: list[float] = []
+
+    async def fake_sleep(seconds: float) -> None:
+        recorded.append(seconds)
+
+    monkeypatch.setattr(_http, "_sleep", fake_sleep)
+    return recorded

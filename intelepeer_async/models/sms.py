@@ -1,0 +1,167 @@
+"""SMS/MMS, delivery status, provisioning and webhook models."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Any
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from ..errors import InvalidInputError
+from ._base import LenientEnum, VendorModel
+
+__all__ = [
+    "MAX_INLINE_MEDIA_BYTES",
+    "Media",
+    "MessageState",
+    "MessageStatus",
+    "ProvisioningResult",
+    "ProvisioningState",
+    "SendResult",
+    "WebhookConfig",
+    "WebhookResult",
+]
+
+#: IntelePeer's limit for an MMS, which we apply to inline (`data`) media.
+MAX_INLINE_MEDIA_BYTES = 5 * 1024 * 1024
+_MEDIA_SCHEMES = ("http", "https", "cpaasmedia")
+
+
+class Media(BaseModel):
+    """One MMS attachment: a `link` to fetch, or inline `data` with its `encoding`.
+
+    Sent as the vendor spells it (``content-type``); strict, since we send it.
+    """
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
+
+    link: str | None = None
+    data: str | None = None
+    encoding: str | None = None
+    content_type: str | None = Field(default=None, alias="content-type")
+    filename: str | None = None
+    text: str | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Media:
+        if (self.link is None) == (self.data is None):
+            raise ValueError("Media needs exactly one of link= or data=")
+        if self.link is not None and urlsplit(self.link).scheme not in _MEDIA_SCHEMES:
+            raise ValueError("Media link must be an http, https or cpaasmedia URL")
+        if self.data is not None and not self.encoding:
+            raise ValueError("Media data= needs encoding= (e.g. 'base64')")
+        return self
+
+    def inline_size(self) -> int:
+        """Bytes of inline data once decoded (0 for a link)."""
+        if self.data is None:
+            return 0
+        if (self.encoding or "").lower() == "base64":
+            try:
+                return len(base64.b64decode(self.data, validate=True))
+            except (binascii.Error, ValueError) as exc:
+                raise InvalidInputError("Media data is not valid base64") from exc
+        return len(self.data.encode())
+
+    def wire(self) -> dict[str, Any]:
+        return self.model_dump(by_alias=True, exclude_none=True)
+
+
+class SendResult(VendorModel):
+    """What the send endpoint answered. Its shape is undocumented: `raw` holds it all.
+
+    `refid` is filled when the body carries one (at the top or under ``data``),
+    so it can be passed to ``sms.status``.
+    """
+
+    status_code: int
+    raw: Any = None
+    refid: str | None = None
+
+
+class MessageState(LenientEnum):
+    """Delivery state, from the MDR's ``RCC_en``; anything unrecognised is UNKNOWN."""
+
+    QUEUED = "queued"
+    PROCESSING = "processing"
+    SENT = "sent"
+    FAILED = "failed"
+    DELIVERED = "delivered"
+    EXPIRED = "expired"
+    DELETED = "deleted"
+    UNDELIVERABLE = "undeliverable"
+    ACCEPTED = "accepted"
+    UNKNOWN = "unknown"
+    REJECTED = "rejected"
+
+
+class MessageStatus(VendorModel):
+    """A message detail record: ``{"code":200,"RCC_en":"Queued","RCC":0}``."""
+
+    code: int | None = None
+    rcc: int | None = Field(default=None, alias="RCC")
+    rcc_en: str | None = Field(default=None, alias="RCC_en")
+
+    @property
+    def state(self) -> MessageState:
+        text = (self.rcc_en or "").strip()
+        if text.upper().startswith("DLR:"):
+            text = text[4:]
+        return MessageState(text.lower())
+
+
+class ProvisioningState(LenientEnum):
+    """Provisioning state of a number's SMS service."""
+
+    REQUESTED = "requested"
+    PROVISIONING = "provisioning"
+    PROVISIONED = "provisioned"
+    DEREQUESTED = "derequested"
+    DEPROVISIONING = "deprovisioning"
+    ERROR = "error"
+    UNKNOWN = "unknown"
+
+
+def provisioning_state(body: object) -> ProvisioningState | None:
+    """The state in ``{"provisioning": {"state": ...}}``, or None if absent."""
+    if isinstance(body, dict):
+        block = body.get("provisioning")
+        if isinstance(block, dict) and block.get("state") is not None:
+            return ProvisioningState(str(block["state"]))
+    return None
+
+
+class ProvisioningResult(VendorModel):
+    """Answer to an SMS provisioning request: ``{"code":202,"provisioning":{...}}``."""
+
+    code: int | None = None
+    state: ProvisioningState | None = None
+    raw: Any = None
+
+
+class WebhookConfig(VendorModel):
+    """The inbound-SMS webhook of one number."""
+
+    number: str
+    webhook: str | None = None
+    state: ProvisioningState | None = None
+
+
+class WebhookResult(VendorModel):
+    """Outcome for one number of a (bulk) webhook update; failures are results too.
+
+    `status` is the per-number HTTP status (201 on success) or None when the
+    request for its chunk got no answer; `error` the vendor's message on failure.
+    """
+
+    number: str
+    status: int | None
+    webhook: str | None = None
+    state: ProvisioningState | None = None
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status is not None and 200 <= self.status < 300

@@ -1,0 +1,1 @@
+"""One module per API family: build the request, parse the typed result."""
