@@ -17,7 +17,7 @@ from intelepeer_async import (
 )
 
 from .conftest import BASE
-from .helpers import FIXTURES, fixture_text, seed_response, sent_json
+from .helpers import FIXTURES, seed_response, sent_json
 
 pytestmark = pytest.mark.anyio
 
@@ -190,11 +190,7 @@ async def test_offboard(mock: respx.MockRouter, ip: AsyncIntelePeer) -> None:
     assert route.calls[0].request.url.params["key_id"] == "consistency_id"
     mock.delete(f"{AGENTS}/gone").mock(
         return_value=httpx.Response(
-            404,
-            content=fixture_text("agent_error_bodies.json")
-            .split("Agent not found")[0][-0:0]
-            .encode()
-            or b'{"requestId": "90163d27", "message": "Agent not found"}',
+            404, content=b'{"requestId": "90163d27", "message": "Agent not found"}'
         )
     )
     with pytest.raises(NotFoundError) as info:
