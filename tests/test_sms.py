@@ -12,6 +12,7 @@ import respx
 from intelepeer_async import (
     APITimeoutError,
     AsyncIntelePeer,
+    AuthenticationError,
     BadRequestError,
     ConflictError,
     InvalidInputError,
@@ -206,9 +207,9 @@ async def test_status_states(
 @pytest.mark.parametrize("body", [b'{"detail":"unauthorized"}', b'{"error":"token has expired"}'])
 async def test_status_401_bodies(mock: respx.MockRouter, ip: AsyncIntelePeer, body: bytes) -> None:
     mock.get(MDR).mock(return_value=httpx.Response(401, content=body))
-    with pytest.raises(Exception) as info:
+    with pytest.raises(AuthenticationError) as info:
         await ip.sms.status("R")
-    assert getattr(info.value, "message", None) == json.loads(body).popitem()[1]
+    assert info.value.message == json.loads(body).popitem()[1]
 
 
 async def test_status_404(mock: respx.MockRouter, ip: AsyncIntelePeer) -> None:

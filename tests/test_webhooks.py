@@ -162,7 +162,7 @@ async def test_bad_urls_are_rejected_before_sending(
 ) -> None:
     route = mock.post(HOOK).mock(return_value=httpx.Response(201))
     with pytest.raises(InvalidInputError):
-        await ip.sms.webhooks.set("+12161112222", url)  # type: ignore[arg-type]
+        await ip.sms.webhooks.set("+12161112222", url)  # type: ignore[call-overload]
     assert route.call_count == 0
 
 

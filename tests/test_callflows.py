@@ -1,0 +1,177 @@
+"""yay.callflows: exact requests, the envelope, and the seed's "Call Pete" flow."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+import respx
+
+from intelepeer_async import (
+    APITimeoutError,
+    AsyncYay,
+    BadRequestError,
+    CallFlow,
+    InvalidInputError,
+    NotFoundError,
+)
+from intelepeer_async.models.callflows import (
+    ExtensionModule,
+    PressExtensionModule,
+    StartModule,
+    UnknownModule,
+)
+
+from .conftest import BASE
+from .helpers import fixture_json, seed_response, sent_json
+
+pytestmark = pytest.mark.anyio
+
+FLOW = f"{BASE}/voip/flow"
+PETE = "31347d42-00bd-44a5-9b5c-20dc4197a2f6"
+
+
+def check_pete(flow: CallFlow) -> None:
+    assert flow.name == "Call Pete"
+    assert flow.extension == 501
+    assert flow.uuid == PETE
+    assert flow.show_call_route_name is True
+    start = flow.flow["161ec941-1c6a-4d42-b011-1c050487324d"]
+    assert isinstance(start, StartModule)
+    assert start.next == "9085aa47-0ff0-4fd0-9c80-6077e1f475c2"
+    menu = flow.flow["9085aa47-0ff0-4fd0-9c80-6077e1f475c2"]
+    assert isinstance(menu, PressExtensionModule)
+    assert menu.next["timeout"] == "fdc20592-2757-4a9a-a1d3-3c4e7b6a39d6"
+    ring = flow.flow["fdc20592-2757-4a9a-a1d3-3c4e7b6a39d6"]
+    assert isinstance(ring, ExtensionModule)
+    assert ring.extensions[0].type == "sipuser"
+    assert ring.extensions[0].uuid == "92b0aca6-12aa-480c-a7b7-a31df403418c"
+
+
+async def test_list(mock: respx.MockRouter, yay: AsyncYay) -> None:
+    route = mock.get(FLOW).mock(return_value=seed_response(200, "callflow_list_200.json"))
+    flows = await yay.callflows.list()
+    headers = route.calls[0].request.headers
+    assert headers["X-Auth-Reseller"] == "r1"
+    assert headers["X-Auth-Password"] == "p1"
+    assert len(flows) == 1
+    check_pete(flows[0])
+    assert flows[0].created_on == "2023-06-07"
+
+
+async def test_get(mock: respx.MockRouter, yay: AsyncYay) -> None:
+    mock.get(f"{FLOW}/{PETE}").mock(return_value=seed_response(200, "callflow_get_200.json"))
+    check_pete(await yay.callflows.get(PETE))
+
+
+async def test_get_404(mock: respx.MockRouter, yay: AsyncYay) -> None:
+    mock.get(f"{FLOW}/nope").mock(return_value=seed_response(404, "callflow_404.json"))
+    with pytest.raises(NotFoundError) as info:
+        await yay.callflows.get("nope")
+    assert info.value.message == "Not Found"
+
+
+async def test_create_from_the_seed_dict(mock: respx.MockRouter, yay: AsyncYay) -> None:
+    route = mock.post(FLOW).mock(return_value=seed_response(201, "callflow_create_201.json"))
+    body = fixture_json("callflow_create_body.json")
+    created = await yay.callflows.create(body)
+    assert sent_json(route) == body  # the seed's request, exactly
+    check_pete(created)
+
+
+async def test_create_from_a_model(mock: respx.MockRouter, yay: AsyncYay) -> None:
+    route = mock.post(FLOW).mock(return_value=seed_response(201, "callflow_create_201.json"))
+    flow = CallFlow.model_validate(fixture_json("callflow_get_200.json")["result"])
+    await yay.callflows.create(flow)
+    assert sent_json(route) == fixture_json("callflow_create_body.json")  # no uuid/dates sent
+
+
+async def test_create_is_not_resent_after_a_timeout(
+    mock: respx.MockRouter, yay: AsyncYay, no_sleep: list[float]
+) -> None:
+    route = mock.post(FLOW).mock(side_effect=httpx.ReadTimeout("slow"))
+    with pytest.raises(APITimeoutError, match="may have been processed"):
+        await yay.callflows.create(fixture_json("callflow_create_body.json"))
+    assert route.call_count == 1
+
+
+async def test_create_400(mock: respx.MockRouter, yay: AsyncYay) -> None:
+    mock.post(FLOW).mock(return_value=seed_response(400, "callflow_400.json"))
+    with pytest.raises(BadRequestError, match="Bad Request"):
+        await yay.callflows.create(fixture_json("callflow_create_body.json"))
+
+
+async def test_invalid_flow_is_never_sent(mock: respx.MockRouter, yay: AsyncYay) -> None:
+    route = mock.post(FLOW).mock(return_value=httpx.Response(201))
+    body = fixture_json("callflow_create_body.json")
+    del body["flow"]["161ec941-1c6a-4d42-b011-1c050487324d"]  # no start
+    body["flow"]["9085aa47-0ff0-4fd0-9c80-6077e1f475c2"]["next"]["3"] = "missing-key"
+    with pytest.raises(InvalidInputError) as info:
+        await yay.callflows.create(body)
+    assert len(info.value.problems) == 2
+    assert route.call_count == 0
+    with pytest.raises(InvalidInputError, match="extension"):
+        await yay.callflows.create({"name": "x", "extension": "not a number", "flow": {}})
+    with pytest.raises(InvalidInputError):
+        await yay.callflows.create(["not", "a", "flow"])  # type: ignore[arg-type]
+
+
+async def test_update(mock: respx.MockRouter, yay: AsyncYay) -> None:
+    route = mock.put(f"{FLOW}/{PETE}").mock(
+        return_value=seed_response(200, "callflow_update_200.json")
+    )
+    updated = await yay.callflows.update(PETE, fixture_json("callflow_create_body.json"))
+    assert sent_json(route) == fixture_json("callflow_create_body.json")
+    check_pete(updated)
+    mock.put(f"{FLOW}/gone").mock(return_value=seed_response(404, "callflow_404.json"))
+    with pytest.raises(NotFoundError):
+        await yay.callflows.update("gone", fixture_json("callflow_create_body.json"))
+
+
+async def test_delete(mock: respx.MockRouter, yay: AsyncYay) -> None:
+    route = mock.delete(f"{FLOW}/{PETE}").mock(
+        return_value=seed_response(200, "callflow_delete_204.json")
+    )
+    await yay.callflows.delete(PETE)
+    assert route.call_count == 1
+    mock.delete(f"{FLOW}/gone").mock(return_value=seed_response(404, "callflow_404.json"))
+    with pytest.raises(NotFoundError):
+        await yay.callflows.delete("gone")
+    with pytest.raises(InvalidInputError):
+        await yay.callflows.delete("")
+
+
+@pytest.mark.parametrize(
+    ("result", "expected"),
+    [({}, None), (502, 502), ("503", 503), ({"extension": 504}, 504), (None, None)],
+)
+async def test_next_extension(
+    mock: respx.MockRouter, yay: AsyncYay, result: object, expected: int | None
+) -> None:
+    mock.get(f"{BASE}/voip/next-extension/flow").mock(
+        return_value=httpx.Response(
+            200, json={"result": result, "status_code": 200, "status_message": "OK"}
+        )
+    )
+    assert await yay.callflows.next_extension() == expected
+
+
+async def test_next_extension_seed_examples(mock: respx.MockRouter, yay: AsyncYay) -> None:
+    route = mock.get(f"{BASE}/voip/next-extension/flow")
+    route.mock(return_value=seed_response(200, "callflow_next_extension_200.json"))
+    assert await yay.callflows.next_extension() is None
+    route.mock(return_value=seed_response(400, "callflow_400.json"))
+    with pytest.raises(BadRequestError):
+        await yay.callflows.next_extension()
+
+
+async def test_unknown_module_round_trips_untouched(mock: respx.MockRouter, yay: AsyncYay) -> None:
+    body = fixture_json("callflow_get_200.json")
+    odd = {"module": "sms_notify", "to": "+441234", "nested": {"a": [1, None]}, "flag": None}
+    body["result"]["flow"]["fdc20592-2757-4a9a-a1d3-3c4e7b6a39d6"]["noanswer"] = "odd"
+    body["result"]["flow"]["odd"] = odd
+    mock.get(f"{FLOW}/{PETE}").mock(return_value=httpx.Response(200, json=body))
+    put = mock.put(f"{FLOW}/{PETE}").mock(return_value=httpx.Response(200, json=body))
+    flow = await yay.callflows.get(PETE)
+    assert isinstance(flow.flow["odd"], UnknownModule)
+    await yay.callflows.update(PETE, flow)
+    assert sent_json(put)["flow"]["odd"] == odd
