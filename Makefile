@@ -21,7 +21,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 
 typecheck: $(STAMP)
-	$(BIN)/mypy intelepeer_async receiver tests
+	$(BIN)/mypy intelepeer_async receiver tests examples
 
 unit: $(STAMP)
 	$(BIN)/pytest -q

@@ -9,6 +9,8 @@ import respx
 
 from intelepeer_async import AsyncIntelePeer, AsyncYay, _http
 
+from . import fake_vendor
+
 BASE = "https://ip.test"
 
 
@@ -50,3 +52,15 @@ def no_sleep(monkeypatch: pytest.MonkeyPatch) -> list[float]:
 
     monkeypatch.setattr(_http, "_sleep", fake_sleep)
     return recorded
+
+
+@pytest.fixture
+def vendor(monkeypatch: pytest.MonkeyPatch) -> Iterator[respx.MockRouter]:
+    """The vendors' documented answers on their real hosts, and credentials in the env."""
+    for name in ("INTELEPEER_TOKEN", "INTELEPEER_BASE_URL", "YAY_BASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in fake_vendor.ENV.items():
+        monkeypatch.setenv(name, value)
+    with respx.mock(assert_all_called=False) as router:
+        fake_vendor.install(router)
+        yield router
