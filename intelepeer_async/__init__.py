@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     )
     from .models.agents import Agent, AgentStatus, OffboardResult, OnboardResult
     from .models.callflows import CallFlow, CallFlowModule
+    from .models.inbound import InboundSms
     from .models.smartflows import TriggerResult
     from .models.sms import (
         Media,
@@ -51,6 +52,7 @@ if TYPE_CHECKING:
 
 # public name -> module that defines it
 _EXPORTS: dict[str, str] = {
+    "InboundSms": "models.inbound",
     "CallFlow": "models.callflows",
     "CallFlowModule": "models.callflows",
     "CallFlowBuilder": "callflow",
@@ -103,6 +105,7 @@ __all__ = [
     "CallFlowModule",
     "ConflictError",
     "FlowReport",
+    "InboundSms",
     "IntelePeerError",
     "InternalServerError",
     "InvalidInputError",

@@ -1,0 +1,106 @@
+"""Which messages were handled: the memory that makes redeliveries harmless.
+
+IntelePeer redelivers a message until it gets HTTP 200 (at most 5 attempts), and
+documents no timestamp, so a message's `refid` is the only way to recognise a
+repeat. A store answers one question atomically, `claim`: may this worker
+handle this refid now? `MemoryStore` is the default; other stores (SQLite,
+Redis) implement the same three calls and plug into `SmsReceiver(store=...)`.
+"""
+
+from __future__ import annotations
+
+import enum
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Protocol
+
+__all__ = ["Claim", "MemoryStore", "MessageStore"]
+
+#: Remember handled refids at least this long: IntelePeer's 5 attempts fit well inside.
+DEFAULT_TTL = 48 * 3600.0
+
+
+class Claim(enum.Enum):
+    """Answer to `MessageStore.claim`."""
+
+    #: Nobody handled it and nobody is handling it: it is yours now.
+    CLAIMED = "claimed"
+    #: Handled already: answer 200 and do nothing.
+    HANDLED = "handled"
+    #: Another worker holds a live claim: answer "try later".
+    BUSY = "busy"
+
+
+class MessageStore(Protocol):
+    """Where handled refids (and live claims) are kept."""
+
+    async def claim(self, refid: str, *, lease: float) -> Claim:
+        """Atomically claim `refid` for `lease` seconds, unless handled or claimed."""
+        ...
+
+    async def mark_handled(self, refid: str) -> None:
+        """Record `refid` as handled (and drop its claim)."""
+        ...
+
+    async def release(self, refid: str) -> None:
+        """Drop the claim on `refid` without marking it handled (its handlers failed)."""
+        ...
+
+
+class MemoryStore:
+    """A bounded, in-process store: refids are remembered for `ttl` seconds.
+
+    When more than `max_entries` are remembered, the oldest are forgotten first
+    (a redelivery of such an old message would run its handlers again). Lost on
+    restart, and not shared between processes: use a shared store for that.
+    """
+
+    def __init__(
+        self,
+        *,
+        ttl: float = DEFAULT_TTL,
+        max_entries: int = 100_000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if ttl < 24 * 3600:
+            raise ValueError("ttl must cover at least 24 hours of redeliveries")
+        if max_entries < 1:
+            raise ValueError("max_entries must be >= 1")
+        self._ttl = ttl
+        self._max = max_entries
+        self._clock = clock
+        self._handled: OrderedDict[str, float] = OrderedDict()  # refid -> expiry
+        self._claims: dict[str, float] = {}  # refid -> lease expiry
+
+    def __len__(self) -> int:
+        return len(self._handled)
+
+    def _expire(self, now: float) -> None:
+        while self._handled:
+            refid, expiry = next(iter(self._handled.items()))
+            if expiry > now and len(self._handled) <= self._max:
+                break
+            del self._handled[refid]
+
+    async def claim(self, refid: str, *, lease: float) -> Claim:
+        # No await inside: atomic with respect to other tasks in this process.
+        now = self._clock()
+        self._expire(now)
+        if refid in self._handled:
+            return Claim.HANDLED
+        held = self._claims.get(refid)
+        if held is not None and held > now:
+            return Claim.BUSY
+        self._claims[refid] = now + lease
+        return Claim.CLAIMED
+
+    async def mark_handled(self, refid: str) -> None:
+        now = self._clock()
+        self._claims.pop(refid, None)
+        self._handled.pop(refid, None)
+        self._handled[refid] = now + self._ttl
+        self._expire(now)
+
+    async def release(self, refid: str) -> None:
+        self._claims.pop(refid, None)
