@@ -28,7 +28,7 @@ from starlette.routing import Route
 from intelepeer_async.errors import InvalidInputError
 from intelepeer_async.models.inbound import InboundSms
 
-from .dispatch import Handler, HandlerRoute, Matcher
+from .dispatch import Filters, Handler, HandlerRoute, Matcher
 from .store import Claim, MemoryStore, MessageStore
 from .verify import BasicAuth, SignatureVerifier
 
@@ -126,10 +126,10 @@ class SmsReceiver:
         did not succeed the first time.
         """
 
+        filters = Filters.create(to=to, from_=from_, keyword=keyword, match=match)
+
         def register(handler: Handler) -> Handler:
-            self._routes.append(
-                HandlerRoute.create(handler, to=to, from_=from_, keyword=keyword, match=match)
-            )
+            self._routes.append(HandlerRoute(handler, filters))
             return handler
 
         return register

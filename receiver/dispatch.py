@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from intelepeer_async.errors import InvalidInputError
 from intelepeer_async.models.inbound import InboundSms
 
-__all__ = ["Handler", "HandlerRoute", "Matcher"]
+__all__ = ["Filters", "Handler", "HandlerRoute", "Matcher"]
 
 Handler = Callable[[InboundSms], Awaitable[None]]
 #: A predicate on the message text, or a compiled regex searched in it.
@@ -29,10 +29,9 @@ def _numbers(value: str | Collection[str] | None, what: str) -> frozenset[str] |
 
 
 @dataclass(frozen=True)
-class HandlerRoute:
-    """One registered handler and its filters (all optional, all must match)."""
+class Filters:
+    """A handler's filters (all optional; all given must match)."""
 
-    handler: Handler
     to: frozenset[str] | None = None
     from_: frozenset[str] | None = None
     keyword: str | None = None
@@ -41,32 +40,23 @@ class HandlerRoute:
     @classmethod
     def create(
         cls,
-        handler: Handler,
         *,
         to: str | Collection[str] | None,
         from_: str | Collection[str] | None,
         keyword: str | None,
         match: Matcher | None,
-    ) -> HandlerRoute:
-        if not inspect.iscoroutinefunction(handler):
-            raise InvalidInputError(
-                f"handler {getattr(handler, '__name__', handler)!r} must be an async function"
-            )
+    ) -> Filters:
+        """Checked when `on_message(...)` is called, so a typo fails at import time."""
         if keyword is not None and (not isinstance(keyword, str) or len(keyword.split()) != 1):
             raise InvalidInputError("keyword must be one word (it is matched to the first word)")
         if match is not None and not (isinstance(match, re.Pattern) or callable(match)):
             raise InvalidInputError("match must be a compiled regex or a predicate on the text")
         return cls(
-            handler=handler,
             to=_numbers(to, "to"),
             from_=_numbers(from_, "from_"),
             keyword=keyword.strip().upper() if keyword is not None else None,
             match=match,
         )
-
-    @property
-    def name(self) -> str:
-        return getattr(self.handler, "__qualname__", repr(self.handler))
 
     def matches(self, message: InboundSms) -> bool:
         if self.to is not None and message.to not in self.to:
@@ -80,3 +70,23 @@ class HandlerRoute:
         if isinstance(self.match, re.Pattern):
             return self.match.search(message.message) is not None
         return bool(self.match(message.message))
+
+
+@dataclass(frozen=True)
+class HandlerRoute:
+    """One registered handler and its filters."""
+
+    handler: Handler
+    filters: Filters
+
+    def __post_init__(self) -> None:
+        if not inspect.iscoroutinefunction(self.handler):
+            name = getattr(self.handler, "__name__", self.handler)
+            raise InvalidInputError(f"handler {name!r} must be an async function")
+
+    @property
+    def name(self) -> str:
+        return getattr(self.handler, "__qualname__", repr(self.handler))
+
+    def matches(self, message: InboundSms) -> bool:
+        return self.filters.matches(message)

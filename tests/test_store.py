@@ -1,0 +1,49 @@
+"""MemoryStore: claims, TTL and bounds."""
+
+from __future__ import annotations
+
+import pytest
+
+from receiver import Claim, MemoryStore
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_claim_handle_release() -> None:
+    store = MemoryStore()
+    assert await store.claim("a", lease=10) is Claim.CLAIMED
+    assert await store.claim("a", lease=10) is Claim.BUSY
+    await store.release("a")
+    assert await store.claim("a", lease=10) is Claim.CLAIMED
+    await store.mark_handled("a")
+    assert await store.claim("a", lease=10) is Claim.HANDLED
+    assert len(store) == 1
+
+
+async def test_expired_lease_can_be_claimed_again() -> None:
+    now = [0.0]
+    store = MemoryStore(clock=lambda: now[0])
+    assert await store.claim("a", lease=10) is Claim.CLAIMED
+    now[0] = 11
+    assert await store.claim("a", lease=10) is Claim.CLAIMED
+
+
+async def test_handled_refids_live_at_least_24_hours() -> None:
+    now = [0.0]
+    store = MemoryStore(clock=lambda: now[0])
+    await store.mark_handled("a")
+    now[0] = 24 * 3600 + 1
+    assert await store.claim("a", lease=1) is Claim.HANDLED
+    now[0] = 48 * 3600 + 1
+    assert await store.claim("a", lease=1) is Claim.CLAIMED
+    with pytest.raises(ValueError, match="24 hours"):
+        MemoryStore(ttl=3600)
+
+
+async def test_bounded() -> None:
+    store = MemoryStore(max_entries=3)
+    for refid in "abcde":
+        await store.mark_handled(refid)
+    assert len(store) == 3
+    assert await store.claim("a", lease=1) is Claim.CLAIMED  # oldest forgotten
+    assert await store.claim("e", lease=1) is Claim.HANDLED
