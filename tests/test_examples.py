@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from types import ModuleType
 
+import httpx
 import pytest
 import respx
 
@@ -44,3 +45,27 @@ def test_callflow_diagram(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     (tmp_path / "broken.json").write_text(json.dumps(broken))
     assert module.main([str(tmp_path / "broken.json")]) == 1
     assert "no 'start' module" in capsys.readouterr().err
+
+
+@pytest.mark.anyio
+async def test_receiver_app(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("SMS_SHARED_CODE", "old-code,new-code")
+    monkeypatch.setenv("SMS_WEBHOOK_USER", "ip")
+    monkeypatch.setenv("SMS_WEBHOOK_PASSWORD", "pw")
+    module = load("receiver_app")
+    seed = json.loads((FIXTURES / "inbound_sms.json").read_text())
+    transport = httpx.ASGITransport(app=module.app)
+    auth = httpx.BasicAuth("ip", "pw")
+    async with httpx.AsyncClient(transport=transport, base_url="http://rx", auth=auth) as http:
+        stop = {**seed, "signature": "new-code", "message": "stop"}
+        assert (await http.post("/", json=stop)).status_code == 200
+        assert module.opted_out == {seed["from"]}
+        start = {**stop, "refid": "R2", "signature": "old-code", "message": "Start"}
+        assert (await http.post("/", json=start)).status_code == 200
+        assert module.opted_out == set()
+        forged = {**stop, "refid": "R3", "signature": "SECRET CODE"}
+        assert (await http.post("/", json=forged)).status_code == 403
+    out = capsys.readouterr().out
+    assert "opted out" in out and "opted back in" in out

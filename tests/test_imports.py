@@ -1,0 +1,32 @@
+"""Import costs and boundaries, checked in fresh interpreters."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+
+def modules_after(statement: str) -> set[str]:
+    code = f"import sys; {statement}; print('\\n'.join(sys.modules))"
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    return set(out.split())
+
+
+def test_bare_package_import_is_cheap() -> None:
+    loaded = modules_after("import intelepeer_async")
+    assert "httpx" not in loaded
+    assert "pydantic" not in loaded
+
+
+def test_receiver_never_imports_the_client_transport() -> None:
+    loaded = modules_after("import receiver")
+    assert "starlette" in loaded
+    assert "httpx" not in loaded
+    assert "intelepeer_async._http" not in loaded
+
+
+def test_lazy_names_resolve() -> None:
+    loaded = modules_after("from intelepeer_async import AsyncIntelePeer, InboundSms, CallFlow")
+    assert "intelepeer_async.client" in loaded and "httpx" in loaded
