@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
 
 import anyio
 import httpx
@@ -23,12 +22,6 @@ AUTH_URL = f"{BASE}/_rest/v4/authenticate"
 SC_AUTH_URL = f"{BASE}/rest/v1/authenticate"
 API_URL = f"{BASE}/_rest/v4/app/sms/mdr"
 PASSWORD = "hunter2-very-secret"
-
-
-@pytest.fixture
-def mock() -> Iterator[respx.MockRouter]:
-    with respx.mock(assert_all_called=False) as router:
-        yield router
 
 
 def client(**kwargs: object) -> AsyncIntelePeer:

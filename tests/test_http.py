@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import anyio
@@ -16,7 +15,6 @@ from intelepeer_async import (
     InternalServerError,
     RateLimitError,
     Timeout,
-    _http,
 )
 from intelepeer_async._http import HTTPCore
 from intelepeer_async._retry import RetryPolicy
@@ -24,24 +22,6 @@ from intelepeer_async._retry import RetryPolicy
 pytestmark = pytest.mark.anyio
 
 URL = "https://api.test/_rest/v4/thing"
-
-
-@pytest.fixture
-def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    """Back-off delays requested by the core, without waiting for them."""
-    recorded: list[float] = []
-
-    async def fake_sleep(seconds: float) -> None:
-        recorded.append(seconds)
-
-    monkeypatch.setattr(_http, "_sleep", fake_sleep)
-    return recorded
-
-
-@pytest.fixture
-def mock() -> Iterator[respx.MockRouter]:
-    with respx.mock(assert_all_called=False) as router:
-        yield router
 
 
 def core(max_retries: int = 2, total: float = 30.0) -> HTTPCore:
@@ -74,7 +54,7 @@ TRANSPORT_CASES = [
 @pytest.mark.parametrize(("method", "failure", "sent", "raised"), TRANSPORT_CASES)
 async def test_transport_failures(
     mock: respx.MockRouter,
-    sleeps: list[float],
+    no_sleep: list[float],
     method: str,
     failure: str,
     sent: int,
@@ -85,7 +65,7 @@ async def test_transport_failures(
     with pytest.raises(raised) as info:
         await c.request(method, URL)
     assert route.call_count == sent
-    assert len(sleeps) == sent - 1
+    assert len(no_sleep) == sent - 1
     await c.aclose()
     err = info.value
     assert isinstance(err, APIConnectionError)
@@ -119,7 +99,7 @@ STATUS_CASES = [
 @pytest.mark.parametrize(("method", "status", "sent", "raised"), STATUS_CASES)
 async def test_status_retries(
     mock: respx.MockRouter,
-    sleeps: list[float],
+    no_sleep: list[float],
     method: str,
     status: int,
     sent: int,
@@ -137,7 +117,7 @@ async def test_status_retries(
 
 @pytest.mark.parametrize("method", ["GET", "POST"])
 async def test_success_after_transient_failures(
-    mock: respx.MockRouter, sleeps: list[float], method: str
+    mock: respx.MockRouter, no_sleep: list[float], method: str
 ) -> None:
     route = mock.route(method=method, url=URL).mock(
         side_effect=[
@@ -149,10 +129,12 @@ async def test_success_after_transient_failures(
     response = await core().request(method, URL)
     assert response.data == {"ok": True}
     assert route.call_count == 3
-    assert len(sleeps) == 2
+    assert len(no_sleep) == 2
 
 
-async def test_retry_after_seconds_is_honoured(mock: respx.MockRouter, sleeps: list[float]) -> None:
+async def test_retry_after_seconds_is_honoured(
+    mock: respx.MockRouter, no_sleep: list[float]
+) -> None:
     route = mock.post(URL).mock(
         side_effect=[
             httpx.Response(429, headers={"Retry-After": "7"}),
@@ -163,10 +145,10 @@ async def test_retry_after_seconds_is_honoured(mock: respx.MockRouter, sleeps: l
     assert response.status_code == 202
     assert response.data is True
     assert route.call_count == 2
-    assert sleeps == [7.0]
+    assert no_sleep == [7.0]
 
 
-async def test_retry_after_is_capped(mock: respx.MockRouter, sleeps: list[float]) -> None:
+async def test_retry_after_is_capped(mock: respx.MockRouter, no_sleep: list[float]) -> None:
     mock.get(URL).mock(
         side_effect=[
             httpx.Response(429, headers={"Retry-After": "100000"}),
@@ -174,30 +156,30 @@ async def test_retry_after_is_capped(mock: respx.MockRouter, sleeps: list[float]
         ]
     )
     await core(total=3600).request("GET", URL)
-    assert sleeps == [60.0]
+    assert no_sleep == [60.0]
 
 
 async def test_429_without_retry_after_uses_backoff(
-    mock: respx.MockRouter, sleeps: list[float]
+    mock: respx.MockRouter, no_sleep: list[float]
 ) -> None:
     mock.get(URL).mock(side_effect=[httpx.Response(429), httpx.Response(429), httpx.Response(200)])
     await core().request("GET", URL)
-    assert len(sleeps) == 2
-    assert 0.375 <= sleeps[0] <= 0.5
-    assert 0.75 <= sleeps[1] <= 1.0
+    assert len(no_sleep) == 2
+    assert 0.375 <= no_sleep[0] <= 0.5
+    assert 0.75 <= no_sleep[1] <= 1.0
 
 
 async def test_retry_that_would_overrun_the_budget_is_not_made(
-    mock: respx.MockRouter, sleeps: list[float]
+    mock: respx.MockRouter, no_sleep: list[float]
 ) -> None:
     route = mock.get(URL).mock(return_value=httpx.Response(503, headers={"Retry-After": "20"}))
     with pytest.raises(InternalServerError):
         await core(total=10).request("GET", URL)
     assert route.call_count == 1
-    assert sleeps == []
+    assert no_sleep == []
 
 
-async def test_max_retries_zero_sends_once(mock: respx.MockRouter, sleeps: list[float]) -> None:
+async def test_max_retries_zero_sends_once(mock: respx.MockRouter, no_sleep: list[float]) -> None:
     route = mock.get(URL).mock(return_value=httpx.Response(500))
     with pytest.raises(InternalServerError):
         await core(max_retries=0).request("GET", URL)
@@ -205,7 +187,7 @@ async def test_max_retries_zero_sends_once(mock: respx.MockRouter, sleeps: list[
 
 
 async def test_explicitly_idempotent_post_retries_after_read_timeout(
-    mock: respx.MockRouter, sleeps: list[float]
+    mock: respx.MockRouter, no_sleep: list[float]
 ) -> None:
     route = mock.post(URL).mock(side_effect=[httpx.ReadTimeout("slow"), httpx.Response(201)])
     await core().request("POST", URL, idempotent=True)
