@@ -88,13 +88,12 @@ class HTTPCore:
         self, *, timeout: Timeout | None = None, policy: RetryPolicy | None = None
     ) -> HTTPCore:
         """A core with other settings on the same connection pool, which it does not own."""
-        sibling = HTTPCore(
+        return HTTPCore(
             timeout=timeout or self.timeout,
             policy=policy or self.policy,
             http_client=self._client,
             headers=self._headers,
         )
-        return sibling
 
     @property
     def is_closed(self) -> bool:

@@ -117,6 +117,9 @@ class Secret:
         return bool(self._value)
 
 
+_DEFAULT_CONNECT = 5.0
+
+
 @dataclass(frozen=True)
 class Timeout:
     """How long one API call may take.
@@ -128,7 +131,7 @@ class Timeout:
     """
 
     total: float = 30.0
-    connect: float = 5.0
+    connect: float = _DEFAULT_CONNECT
 
     def __post_init__(self) -> None:
         for name in ("total", "connect"):
@@ -148,4 +151,4 @@ class Timeout:
                 "timeout must be a number of seconds or a Timeout; None (no limit) is not allowed"
             )
         total = float(value)
-        return cls(total=total, connect=min(cls.connect, total) if total > 0 else total)
+        return cls(total=total, connect=min(_DEFAULT_CONNECT, total))

@@ -7,6 +7,7 @@ from email.utils import format_datetime
 
 import pytest
 
+from intelepeer_async import InvalidInputError
 from intelepeer_async._retry import (
     Failure,
     RetryPolicy,
@@ -103,7 +104,7 @@ def test_retry_after_wins_over_backoff_and_is_capped() -> None:
     assert backoff_delay(0, policy=policy, retry_after=3600.0, random_fraction=0.0) == 60.0
 
 
-@pytest.mark.parametrize("bad", [-1, True, 1.5])
+@pytest.mark.parametrize("bad", [-1, True, 1.5, "2"])
 def test_policy_rejects_bad_max_retries(bad: object) -> None:
-    with pytest.raises((TypeError, ValueError)):
+    with pytest.raises(InvalidInputError, match="max_retries"):
         RetryPolicy(max_retries=bad)  # type: ignore[arg-type]
