@@ -218,3 +218,16 @@ async def test_non_json_and_empty_bodies(mock: respx.MockRouter) -> None:
     c = core()
     assert (await c.request("GET", URL + "/text")).data == "plain"
     assert (await c.request("GET", URL + "/empty")).data is None
+
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+async def test_429_with_retry_after_for_each_method(
+    mock: respx.MockRouter, no_sleep: list[float], method: str
+) -> None:
+    route = mock.route(method=method, url=URL).mock(
+        return_value=httpx.Response(429, headers={"Retry-After": "2"})
+    )
+    with pytest.raises(RateLimitError):
+        await core().request(method, URL)
+    assert route.call_count == 3
+    assert no_sleep == [2.0, 2.0]

@@ -239,3 +239,12 @@ async def test_provision_conflict(mock: respx.MockRouter, ip: AsyncIntelePeer) -
     assert route.call_count == 1
     with pytest.raises(InvalidInputError):
         await ip.sms.provision("3035550100")
+
+
+@pytest.mark.parametrize(("status", "error"), [(400, BadRequestError), (401, AuthenticationError)])
+async def test_provision_documented_errors(
+    mock: respx.MockRouter, ip: AsyncIntelePeer, status: int, error: type[Exception]
+) -> None:
+    mock.post(PROVISION).mock(return_value=httpx.Response(status, json={"message": "reason"}))
+    with pytest.raises(error, match="reason"):
+        await ip.sms.provision("+13035550100")

@@ -205,3 +205,12 @@ async def test_get_unknown_state_is_kept_lenient(
     config = await ip.sms.webhooks.get("+12161112222")
     assert config.state is ProvisioningState.UNKNOWN
     assert config.webhook is None
+
+
+@pytest.mark.parametrize(("status", "error"), [(400, BadRequestError), (404, NotFoundError)])
+async def test_get_documented_errors(
+    mock: respx.MockRouter, ip: AsyncIntelePeer, status: int, error: type[Exception]
+) -> None:
+    mock.get(HOOK).mock(return_value=httpx.Response(status, json={"message": "documented"}))
+    with pytest.raises(error, match="documented"):
+        await ip.sms.webhooks.get("+12161112222")
