@@ -38,6 +38,9 @@ class InboundSms(BaseModel):
         # account's shared code: a repr that lands in a log shows none of them.
         return f"InboundSms(refid={self.refid!r})"
 
+    def __str__(self) -> str:
+        return self.__repr__()
+
     @property
     def keyword(self) -> str:
         """The first word of the text, upper-cased ("stop please" -> "STOP")."""
