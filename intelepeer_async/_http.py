@@ -134,9 +134,6 @@ class HTTPCore:
                 request_headers.update(auth.headers(token))
             started = anyio.current_time()
             remaining = deadline - started
-            outcome: int | Failure
-            response: httpx.Response | None = None
-            error: BaseException | None = None
             if remaining <= 0:
                 # Only reachable after a 401 refresh whose login ate the budget:
                 # the refused attempt was not processed.
@@ -144,22 +141,9 @@ class HTTPCore:
                     f"{method} timed out (budget {self.timeout.total:g}s) before it could be sent",
                     may_have_been_processed=False,
                 )
-            try:
-                with anyio.fail_after(remaining):
-                    response = await self._client.request(
-                        method,
-                        url,
-                        params=params,
-                        json=json_body,
-                        headers=request_headers,
-                        timeout=httpx.Timeout(
-                            remaining, connect=min(self.timeout.connect, remaining)
-                        ),
-                    )
-                outcome = response.status_code
-            except (httpx.TransportError, TimeoutError) as exc:
-                error = exc
-                outcome = _classify(exc)
+            response, error, outcome = await self._send(
+                method, url, params, json_body, request_headers, remaining
+            )
             elapsed = anyio.current_time() - started
             path = httpx.URL(url).path
             logger.debug(
@@ -213,6 +197,30 @@ class HTTPCore:
                     await _sleep(delay)
                     continue
             raise self._final_error(method, outcome, response, error, idempotent) from error
+
+    async def _send(
+        self,
+        method: str,
+        url: str,
+        params: Mapping[str, str] | None,
+        json_body: object,
+        headers: Mapping[str, str],
+        remaining: float,
+    ) -> tuple[httpx.Response | None, BaseException | None, int | Failure]:
+        """One attempt within `remaining` seconds: the response, or the failure."""
+        try:
+            with anyio.fail_after(remaining):
+                response = await self._client.request(
+                    method,
+                    url,
+                    params=params,
+                    json=json_body,
+                    headers=headers,
+                    timeout=httpx.Timeout(remaining, connect=min(self.timeout.connect, remaining)),
+                )
+        except (httpx.TransportError, TimeoutError) as exc:
+            return None, exc, _classify(exc)
+        return response, None, response.status_code
 
     def _final_error(
         self,
