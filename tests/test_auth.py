@@ -93,8 +93,10 @@ async def test_bad_login_raises_authentication_error(mock: respx.MockRouter) -> 
 
 
 async def test_single_flight_under_500_concurrent_calls(mock: respx.MockRouter) -> None:
+    gate = anyio.Event()
+
     async def slow_login(request: httpx.Request) -> httpx.Response:
-        await anyio.sleep(0.05)  # every caller arrives while the login is in flight
+        await gate.wait()  # held until every caller is waiting for a token
         return httpx.Response(200, json={"token": "shared"})
 
     auth = mock.post(AUTH_URL).mock(side_effect=slow_login)
@@ -103,6 +105,9 @@ async def test_single_flight_under_500_concurrent_calls(mock: respx.MockRouter) 
     async with anyio.create_task_group() as tg:
         for _ in range(500):
             tg.start_soon(ip._v4, "GET", API_URL)
+        await anyio.wait_all_tasks_blocked()
+        assert api.call_count == 0
+        gate.set()
     assert auth.call_count == 1
     assert api.call_count == 500
     assert {c.request.headers["Authorization"] for c in api.calls} == {"Bearer shared"}

@@ -242,6 +242,22 @@ async def test_duplicate_refid_runs_handlers_once(rx: SmsReceiver, http: httpx.A
     assert calls == [SEED["refid"]]
 
 
+async def deliver_together(http: httpx.AsyncClient, count: int, release: anyio.Event) -> list[int]:
+    """`count` deliveries of the seed at once; `release` is set once all are blocked."""
+    statuses: list[int] = []
+
+    async def deliver() -> None:
+        statuses.append((await http.post("/", json=sms())).status_code)
+
+    async with anyio.create_task_group() as tg:
+        for _ in range(count):
+            tg.start_soon(deliver)
+        await anyio.wait_all_tasks_blocked()
+        assert statuses == []  # every delivery is waiting on the first one's handler
+        release.set()
+    return statuses
+
+
 async def test_concurrent_duplicates_wait_for_the_first(
     rx: SmsReceiver, http: httpx.AsyncClient
 ) -> None:
@@ -254,19 +270,8 @@ async def test_concurrent_duplicates_wait_for_the_first(
         calls += 1
         await release.wait()
 
-    statuses: list[int] = []
-
-    async def deliver() -> None:
-        statuses.append((await http.post("/", json=sms())).status_code)
-
-    async with anyio.create_task_group() as tg:
-        for _ in range(5):
-            tg.start_soon(deliver)
-        await anyio.sleep(0.05)
-        assert statuses == []  # all waiting on the first
-        release.set()
+    assert await deliver_together(http, 5, release) == [200] * 5
     assert calls == 1
-    assert statuses == [200] * 5
 
 
 async def test_concurrent_duplicates_share_a_failure(
@@ -282,18 +287,8 @@ async def test_concurrent_duplicates_share_a_failure(
         await release.wait()
         raise RuntimeError("db down")
 
-    statuses: list[int] = []
-
-    async def deliver() -> None:
-        statuses.append((await http.post("/", json=sms())).status_code)
-
-    async with anyio.create_task_group() as tg:
-        tg.start_soon(deliver)
-        tg.start_soon(deliver)
-        await anyio.sleep(0.05)
-        release.set()
+    assert await deliver_together(http, 2, release) == [500, 500]
     assert calls == 1
-    assert statuses == [500, 500]
 
 
 async def test_failing_then_succeeding_handler(
@@ -473,8 +468,8 @@ async def test_lifespan_hooks_and_503_when_shutting_down(rx: SmsReceiver) -> Non
         async with anyio.create_task_group() as tg, rx.lifespan():
             assert events == ["startup"]
             tg.start_soon(deliver)
-            await anyio.sleep(0.05)
-            release.set()  # lets the in-flight message finish during shutdown
+            await anyio.wait_all_tasks_blocked()  # the delivery is inside its handler
+            release.set()  # it finishes only once shutdown has begun draining
         assert events == ["startup", "handled", "shutdown"]
         assert statuses == [200]
         late = await http.post("/", json=sms(refid="late"))
