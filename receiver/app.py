@@ -86,10 +86,7 @@ class SmsReceiver:
                     "SmsReceiver needs verifier= (SharedCode/HmacSignature) or basic_auth=; "
                     "to accept unverified webhooks, say so with allow_unverified=True"
                 )
-            logger.warning(
-                "SmsReceiver accepts UNVERIFIED webhooks (allow_unverified=True): "
-                "anyone who knows its URL can inject messages"
-            )
+            self._warn_unverified()
         if handler_timeout <= 0 or max_body_bytes <= 0:
             raise InvalidInputError("handler_timeout and max_body_bytes must be > 0")
         self._store: MessageStore = store if store is not None else MemoryStore()
@@ -106,6 +103,12 @@ class SmsReceiver:
         self._idle = anyio.Event()
         self._idle.set()
         self._app: Starlette | None = None
+
+    def _warn_unverified(self) -> None:
+        logger.warning(
+            "SmsReceiver accepts UNVERIFIED webhooks (allow_unverified=True): "
+            "anyone who knows its URL can inject messages"
+        )
 
     # -- registration ---------------------------------------------------------
 
@@ -155,6 +158,8 @@ class SmsReceiver:
         ``async with rx.lifespan(): yield``.
         """
         self._closing = False
+        if self._verifier is None and self._basic_auth is None:
+            self._warn_unverified()
         for hook in self._startup:
             await hook()
         try:

@@ -167,6 +167,7 @@ async def test_status_get_parses_the_documented_record(
     assert route.calls[0].request.url.params["refid"] == "ABCDEF1234567890ABCDEF1234567890"
     assert (status.code, status.rcc, status.rcc_en) == (200, 0, "Queued")
     assert status.state is MessageState.QUEUED
+    assert status.model_dump()["state"] == "queued"
 
 
 async def test_status_post_variant(mock: respx.MockRouter, ip: AsyncIntelePeer) -> None:

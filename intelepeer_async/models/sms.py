@@ -7,7 +7,7 @@ import binascii
 from typing import Any
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validator
 
 from ..errors import InvalidInputError
 from ._base import LenientEnum, VendorModel
@@ -104,8 +104,10 @@ class MessageStatus(VendorModel):
     rcc: int | None = Field(default=None, alias="RCC")
     rcc_en: str | None = Field(default=None, alias="RCC_en")
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def state(self) -> MessageState:
+        """`rcc_en` as an enum (``DLR:Delivered`` -> DELIVERED); UNKNOWN if unrecognised."""
         text = (self.rcc_en or "").strip()
         if text.upper().startswith("DLR:"):
             text = text[4:]
