@@ -278,7 +278,7 @@ class CallFlowBuilder:
         return self.add(step, RecordingModule(next=next))
 
     def hold_music(self, step: str, playlist: str, next: str) -> CallFlowBuilder:
-        return self.add(step, MusicOnHoldModule.model_validate({"class": playlist, "next": next}))
+        return self.add(step, MusicOnHoldModule(class_=playlist, next=next))
 
     def match_caller(
         self, step: str, patterns: list[str], *, match: str, nomatch: str

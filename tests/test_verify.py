@@ -123,3 +123,15 @@ def test_basic_auth() -> None:
         BasicAuth(("u", ""))
     with pytest.raises(InvalidInputError):
         BasicAuth()
+
+
+def test_inbound_sms_constructs_by_field_name_and_dumps_vendor_names() -> None:
+    msg = InboundSms(refid="R9", from_="+13035550100", to="1-1234", message="hi", signature="s")
+    assert msg.model_dump(by_alias=True, exclude_none=True) == {
+        "refid": "R9",
+        "from": "+13035550100",
+        "to": "1-1234",
+        "message": "hi",
+        "signature": "s",
+    }
+    assert InboundSms.model_validate(msg.model_dump(by_alias=True)) == msg

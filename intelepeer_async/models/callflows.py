@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import Discriminator, Field, Tag, field_serializer
+from pydantic import AliasChoices, Discriminator, Field, Tag, field_serializer
 
 from ._base import VendorModel
 
@@ -57,7 +57,9 @@ class MusicOnHoldModule(VendorModel):
     """Set the hold music (a playlist uuid, in the vendor's ``class`` field)."""
 
     module: Literal["musiconhold"] = "musiconhold"
-    class_: str | None = Field(default=None, alias="class")
+    class_: str | None = Field(
+        default=None, validation_alias=AliasChoices("class", "class_"), serialization_alias="class"
+    )
     next: str | None = None
 
 

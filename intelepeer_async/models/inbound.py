@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, StrictStr, field_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, StrictStr, field_validator
 
 from ..types import is_e164, is_short_code
 
@@ -21,7 +21,9 @@ class InboundSms(BaseModel):
     model_config = ConfigDict(extra="allow", populate_by_name=True, frozen=True)
 
     refid: StrictStr = Field(min_length=1)
-    from_: StrictStr = Field(alias="from")
+    from_: StrictStr = Field(
+        validation_alias=AliasChoices("from", "from_"), serialization_alias="from"
+    )
     to: StrictStr
     message: StrictStr
     signature: StrictStr | None = None

@@ -7,7 +7,7 @@ import binascii
 from typing import Any
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, computed_field, model_validator
 
 from ..errors import InvalidInputError
 from ._base import LenientEnum, VendorModel
@@ -40,7 +40,11 @@ class Media(BaseModel):
     link: str | None = None
     data: str | None = None
     encoding: str | None = None
-    content_type: str | None = Field(default=None, alias="content-type")
+    content_type: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("content_type", "content-type"),
+        serialization_alias="content-type",
+    )
     filename: str | None = None
     text: str | None = None
 
