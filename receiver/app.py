@@ -274,6 +274,11 @@ class SmsReceiver:
         self._idle = anyio.Event() if self._idle.is_set() else self._idle
         try:
             entry.status = await self._claim_and_run(message)
+        except Exception:
+            # The store failed (a shared store's server down, say): nothing is
+            # marked handled, so IntelePeer's redelivery gets another chance.
+            logger.exception("message store failed on inbound SMS %s", refid)
+            entry.status = 500
         finally:
             entry.done.set()
             del self._in_flight[refid]
@@ -291,13 +296,15 @@ class SmsReceiver:
             return 503
         try:
             failed = await self._run_handlers(message)
+            if not failed:
+                await self._store.mark_handled(refid)
         except BaseException:
-            await self._store.release(refid)
+            with anyio.CancelScope(shield=True):  # release even when cancelled
+                await self._store.release(refid)
             raise
         if failed:
             await self._store.release(refid)
             return 500
-        await self._store.mark_handled(refid)
         self._partial.pop(refid, None)
         return 200
 
@@ -323,7 +330,9 @@ class SmsReceiver:
                 failed += 1
         if ran == 0 and not failed:
             logger.debug("inbound SMS %s matched no handler", message.refid)
-        if failed and done:
+        if done:
+            # Kept until the store has marked the refid handled, so a redelivery
+            # after a failure (ours or the store's) skips what already succeeded.
             self._partial[message.refid] = done
             self._partial.move_to_end(message.refid)
             while len(self._partial) > 10_000:

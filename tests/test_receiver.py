@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from intelepeer_async import InvalidInputError
-from receiver import HmacSignature, InboundSms, SharedCode, SmsReceiver
+from receiver import HmacSignature, InboundSms, MemoryStore, SharedCode, SmsReceiver
 
 from .helpers import fixture_text
 
@@ -477,3 +477,35 @@ async def test_lifespan_hooks_and_503_when_shutting_down(rx: SmsReceiver) -> Non
         assert late.status_code == 503
         assert late.json() == {"error": "shutting down"}
         assert (await http.get("/healthz")).status_code == 503
+
+
+class FlakyStore(MemoryStore):
+    """A MemoryStore whose mark_handled fails once, like a shared store losing its server."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.failures = 1
+
+    async def mark_handled(self, refid: str) -> None:
+        if self.failures:
+            self.failures -= 1
+            raise ConnectionError("store down")
+        await super().mark_handled(refid)
+
+
+async def test_store_failure_answers_500_and_loses_nothing() -> None:
+    rx = SmsReceiver(verifier=SharedCode("SECRET CODE"), store=FlakyStore())
+    calls = 0
+
+    @rx.on_message()
+    async def handler(msg: InboundSms) -> None:
+        nonlocal calls
+        calls += 1
+
+    async with await client_for(rx) as http:
+        first = await http.post("/", json=sms())
+        assert first.status_code == 500
+        assert first.json() == {"error": "a handler failed; deliver again"}
+        assert (await http.post("/", json=sms())).status_code == 200
+        assert (await http.post("/", json=sms())).status_code == 200
+    assert calls == 1  # the handler's success was remembered across the store failure
