@@ -215,7 +215,7 @@ class SmsReceiver:
             return JSONResponse({"status": "ok", "refid": message.refid})
         if status == 503:
             return _error(503, "this message is being handled by another worker")
-        return _error(500, "a handler failed; deliver again")
+        return _error(500, "not handled; deliver again")
 
     async def _accept(self, request: Request) -> InboundSms:
         """Every check before any handler: raises `_Rejected` with the answer."""
