@@ -21,7 +21,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 
 typecheck: $(STAMP)
-	$(BIN)/mypy intelepeer_async receiver tests examples benchmarks
+	$(BIN)/mypy --strict intelepeer_async receiver tests examples benchmarks
 
 unit: $(STAMP)
 	$(BIN)/pytest -q
