@@ -20,6 +20,7 @@ __all__ = [
     "validate_address",
     "validate_e164",
     "validate_sender",
+    "validate_text",
 ]
 
 # "+" then 2 to 15 digits, the first not 0 (ITU-T E.164).
@@ -47,6 +48,13 @@ def _describe(value: object) -> str:
     if not isinstance(value, str):
         return f"a {type(value).__name__}"
     return f"a string of {len(value)} characters"
+
+
+def validate_text(value: object, field: str) -> str:
+    """Return `value` if it is a string with something besides white space."""
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidInputError(f"{field} must be a non-empty string")
+    return value
 
 
 def validate_e164(value: object, field: str) -> str:

@@ -163,7 +163,7 @@ class BasicAuth:
     def __init__(self, *pairs: tuple[str, str]) -> None:
         if not pairs:
             raise InvalidInputError("basic_auth needs at least one (user, password) pair")
-        checked: list[bytes] = []
+        expected: list[Secret] = []
         for pair in pairs:
             if (
                 not isinstance(pair, tuple)
@@ -171,8 +171,8 @@ class BasicAuth:
                 or not all(isinstance(p, str) and p for p in pair)
             ):
                 raise InvalidInputError("basic_auth takes (user, password) pairs of non-empty str")
-            checked.append(f"{pair[0]}:{pair[1]}".encode())
-        self._expected = tuple(Secret(c.decode()) for c in checked)
+            expected.append(Secret(f"{pair[0]}:{pair[1]}"))
+        self._expected = tuple(expected)
 
     @classmethod
     def coerce(

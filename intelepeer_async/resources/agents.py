@@ -10,7 +10,7 @@ from urllib.parse import quote
 
 from ..errors import InvalidInputError
 from ..models.agents import Agent, OffboardResult, OnboardResult
-from ..types import validate_e164
+from ..types import validate_e164, validate_text
 
 if TYPE_CHECKING:
     from ..client import AsyncIntelePeer
@@ -28,12 +28,6 @@ def _key_id(key_id: str | None, allowed: frozenset[str]) -> dict[str, str] | Non
     if key_id not in allowed:
         raise InvalidInputError(f"key_id must be one of {', '.join(sorted(allowed))}")
     return {"key_id": key_id}
-
-
-def _required(value: object, field: str) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise InvalidInputError(f"{field} must be a non-empty string")
-    return value
 
 
 def _unwrap(body: object) -> Any:
@@ -83,7 +77,7 @@ class Agents:
 
     def _agent_url(self, agent_id: str, customer_id: int | str | None) -> str:
         # agent_id may be a UPN (a@b) or a phone number (+1...): encode it all.
-        return f"{self._base(customer_id)}/{quote(_required(agent_id, 'agent_id'), safe='')}"
+        return f"{self._base(customer_id)}/{quote(validate_text(agent_id, 'agent_id'), safe='')}"
 
     async def list(self, customer_id: int | str | None = None) -> builtins.list[Agent]:
         """Every agent of the customer (active and offboarded)."""
@@ -114,14 +108,14 @@ class Agents:
     ) -> OnboardResult:
         """Add an agent. Not retried once it may have reached the server."""
         body: dict[str, str] = {
-            "user_object_id": _required(user_object_id, "user_object_id"),
-            "tenant_id": _required(tenant_id, "tenant_id"),
+            "user_object_id": validate_text(user_object_id, "user_object_id"),
+            "tenant_id": validate_text(tenant_id, "tenant_id"),
             "phone_number": validate_e164(phone_number, "phone_number"),
         }
         if consistency_id is not None:
-            body["consistency_id"] = _required(consistency_id, "consistency_id")
+            body["consistency_id"] = validate_text(consistency_id, "consistency_id")
         if upn is not None:
-            body["upn"] = _required(upn, "upn")
+            body["upn"] = validate_text(upn, "upn")
         response = await self._client._smartcomm("POST", self._base(customer_id), json_body=body)
         return OnboardResult(message=_message(response.data), raw=response.data)
 
@@ -149,7 +143,7 @@ class Agents:
             ("consistency_id", consistency_id),
         ):
             if value is not None:
-                body[name] = _required(value, name)
+                body[name] = validate_text(value, name)
         if transfer_data is not None:
             if not isinstance(transfer_data, bool):
                 raise InvalidInputError("transfer_data must be a bool")

@@ -11,6 +11,7 @@ from pydantic import ValidationError
 
 from ..errors import IntelePeerError, InvalidInputError
 from ..models.callflows import CallFlow
+from ..types import validate_text
 
 if TYPE_CHECKING:
     from ..client import AsyncYay
@@ -24,16 +25,20 @@ def _result(body: object) -> Any:
     return body
 
 
-def _as_flow(value: CallFlow | Mapping[str, Any]) -> CallFlow:
+def _checked_flow(value: CallFlow | Mapping[str, Any]) -> CallFlow:
+    """A `CallFlow` from a model or the seed's JSON shape, its graph checked before sending."""
     if isinstance(value, CallFlow):
-        return value
-    if not isinstance(value, Mapping):
+        flow = value
+    elif not isinstance(value, Mapping):
         raise InvalidInputError("flow must be a CallFlow or a dict in Yay.com's JSON shape")
-    try:
-        return CallFlow.model_validate(value)
-    except ValidationError as exc:
-        problems = [f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()]
-        raise InvalidInputError("invalid call flow: " + "; ".join(problems), problems) from None
+    else:
+        try:
+            flow = CallFlow.model_validate(value)
+        except ValidationError as exc:
+            problems = [f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()]
+            raise InvalidInputError("invalid call flow: " + "; ".join(problems), problems) from None
+    flow.validate().raise_for_errors()
+    return flow
 
 
 def _parse_flow(body: object) -> CallFlow:
@@ -44,9 +49,7 @@ def _parse_flow(body: object) -> CallFlow:
 
 
 def _path_uuid(uuid: str) -> str:
-    if not isinstance(uuid, str) or not uuid.strip():
-        raise InvalidInputError("uuid must be a non-empty string")
-    return quote(uuid, safe="")
+    return quote(validate_text(uuid, "uuid"), safe="")
 
 
 class CallFlows:
@@ -70,16 +73,14 @@ class CallFlows:
 
     async def create(self, flow: CallFlow | Mapping[str, Any]) -> CallFlow:
         """Create a flow after checking its graph; never resent once it may have arrived."""
-        checked = _as_flow(flow)
-        checked.validate().raise_for_errors()
+        checked = _checked_flow(flow)
         response = await self._client._yay("POST", "/voip/flow", json_body=checked.to_wire())
         return _parse_flow(response.data)
 
     async def update(self, uuid: str, flow: CallFlow | Mapping[str, Any]) -> CallFlow:
         """Replace a flow (PUT: fields left out reset to their defaults)."""
         path = f"/voip/flow/{_path_uuid(uuid)}"
-        checked = _as_flow(flow)
-        checked.validate().raise_for_errors()
+        checked = _checked_flow(flow)
         response = await self._client._yay("PUT", path, json_body=checked.to_wire())
         return _parse_flow(response.data)
 

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from ..errors import InvalidInputError
 from ..models.smartflows import TriggerResult
-from ..types import validate_e164
+from ..types import validate_e164, validate_text
 
 if TYPE_CHECKING:
     from ..client import AsyncIntelePeer
@@ -42,10 +42,8 @@ class SmartFlows:
         ``legacy=True`` uses the older ``smart-flows.intelepeer.com/v2`` URL; the
         client's v4 credentials are sent to either.
         """
-        if not isinstance(flow_id, str) or not flow_id.strip():
-            raise InvalidInputError("flow_id must be a non-empty string")
         body: dict[str, object] = {
-            "flowId": flow_id,
+            "flowId": validate_text(flow_id, "flow_id"),
             "ANI": validate_e164(ani, "ani"),
             "DNIS": validate_e164(dnis, "dnis"),
         }

@@ -16,7 +16,7 @@ from ..models.sms import (
     SendResult,
     provisioning_state,
 )
-from ..types import validate_e164, validate_sender
+from ..types import validate_e164, validate_sender, validate_text
 from .webhooks import Webhooks
 
 if TYPE_CHECKING:
@@ -115,8 +115,7 @@ class Sms:
         the default and ``method="POST"`` sends ``{"refid": ...}`` instead. Either
         way it is a read, so it is retried like one.
         """
-        if not isinstance(refid, str) or not refid.strip():
-            raise InvalidInputError("refid must be a non-empty string")
+        validate_text(refid, "refid")
         url = f"{self._client.urls.api}/_rest/v4/app/sms/mdr"
         if method == "GET":
             response = await self._client._v4("GET", url, params={"refid": refid})
