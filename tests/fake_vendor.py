@@ -7,6 +7,7 @@ every request they make is answered here (and an unexpected one fails).
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import httpx
 import respx
@@ -29,37 +30,32 @@ ENV = {
 }
 
 
-def _webhook(request: httpx.Request) -> httpx.Response:
-    body = json.loads(request.content)
+def webhook_answer(body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    """Status and body of the seed's webhook set: 201 for one number, 207 for several."""
     numbers, hook = body["endpoints"], body["webhook"]
     if len(numbers) == 1:
-        return httpx.Response(
-            201,
-            json={
-                "code": 201,
-                "tnkey": numbers[0],
-                "webhook": hook,
-                "provisioning": {"state": "provisioned"},
-            },
-        )
-    return httpx.Response(
-        207,
-        json={
-            "code": 207,
-            "endpoints": [
-                {
-                    "status": 201,
-                    "endpoint": n,
-                    "response": {
-                        "tnkey": n,
-                        "webhook": hook,
-                        "provisioning": {"state": "provisioned"},
-                    },
-                }
-                for n in numbers
-            ],
-        },
-    )
+        return 201, {
+            "code": 201,
+            "tnkey": numbers[0],
+            "webhook": hook,
+            "provisioning": {"state": "provisioned"},
+        }
+    return 207, {
+        "code": 207,
+        "endpoints": [
+            {
+                "status": 201,
+                "endpoint": n,
+                "response": {"tnkey": n, "webhook": hook, "provisioning": {"state": "provisioned"}},
+            }
+            for n in numbers
+        ],
+    }
+
+
+def _webhook(request: httpx.Request) -> httpx.Response:
+    status, body = webhook_answer(json.loads(request.content))
+    return httpx.Response(status, json=body)
 
 
 def _seed(status: int, name: str) -> httpx.Response:

@@ -182,6 +182,7 @@ class _DevNull:
 
 
 @click.group(
+    "intelepeer",
     cls=RootGroup,
     lazy=COMMANDS,
     epilog=EPILOG,
