@@ -256,6 +256,13 @@ def test_flags_override_a_stale_token_in_the_environment(vendor: respx.MockRoute
     assert vendor.calls[1].request.headers["Authorization"] == "Bearer v4-token"
 
 
+def test_username_without_any_password_is_a_usage_error(vendor: respx.MockRouter) -> None:
+    result = invoke("--username", "me", "sms", "status", "R1", env={"INTELEPEER_PASSWORD": ""})
+    assert result.exit_code == 2
+    assert "--username and --password go together" in one_error_line(result)
+    assert not vendor.calls
+
+
 def test_token_flag_and_base_url_flag(mock: respx.MockRouter) -> None:
     route = mock.get("http://sim.test/_rest/v4/app/sms/mdr").respond(
         200, json={"code": 200, "RCC_en": "Queued", "RCC": 0}

@@ -92,7 +92,15 @@ class LazyGroup(click.Group):
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         # The table's help lines, so listing the commands imports none of them.
-        rows = [(name, self.lazy[name][1]) for name in self.lazy]
+        rows = [
+            (
+                name,
+                self.lazy[name][1]
+                if name in self.lazy
+                else self.commands[name].get_short_help_str(),
+            )
+            for name in self.list_commands(ctx)
+        ]
         with formatter.section("Commands"):
             formatter.write_dl(rows)
 

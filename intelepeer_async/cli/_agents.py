@@ -109,7 +109,7 @@ def onboard(
 @click.option(
     "--transfer-data/--no-transfer-data",
     default=None,
-    help="Move the agent's data along with the change.",
+    help="Send transfer_data true/false (the API does not document its effect).",
 )
 @json_flag
 @pass_settings

@@ -53,7 +53,7 @@ async def run_bounded(
     """
     import anyio
 
-    results: list[R | None] = [None] * len(items)
+    results: dict[int, R] = {}
     limiter = anyio.CapacityLimiter(concurrency)
 
     async def one(index: int) -> None:
@@ -65,7 +65,7 @@ async def run_bounded(
     async with anyio.create_task_group() as tg:
         for index in range(len(items)):
             tg.start_soon(one, index)
-    return [r for r in results if r is not None]
+    return [results[index] for index in range(len(items))]
 
 
 def bulk_exit_code(failure_codes: Sequence[int], total: int) -> int:

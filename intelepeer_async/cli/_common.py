@@ -96,6 +96,12 @@ class Settings:
                 password = _env("INTELEPEER_PASSWORD")
             if password is not None and username is None:
                 username = _env("INTELEPEER_USERNAME")
+            if (username is None) != (password is None):
+                raise CliError(
+                    "--username and --password go together (either may come from "
+                    "INTELEPEER_USERNAME / INTELEPEER_PASSWORD)",
+                    EXIT_USAGE,
+                )
             kwargs.update(
                 token=self.token,
                 username=username,
