@@ -84,13 +84,14 @@ class Settings:
         """
         kwargs: dict[str, Any] = {"customer_id": self.customer_id, "base_url": self.base_url}
         flags = (self.token, self.username, self.password, self.smartcomm_token)
-        if not any(v is not None for v in flags) and not any(map(_env, _INTELEPEER_CREDENTIALS)):
-            raise CliError(
-                "no IntelePeer credentials: use --token, or --username and --password "
-                "(or INTELEPEER_TOKEN, or INTELEPEER_USERNAME and INTELEPEER_PASSWORD)",
-                EXIT_USAGE,
-            )
-        if any(v is not None for v in flags):
+        if all(v is None for v in flags):
+            if not any(map(_env, _INTELEPEER_CREDENTIALS)):
+                raise CliError(
+                    "no IntelePeer credentials: use --token, or --username and --password "
+                    "(or INTELEPEER_TOKEN, or INTELEPEER_USERNAME and INTELEPEER_PASSWORD)",
+                    EXIT_USAGE,
+                )
+        else:
             username, password = self.username, self.password
             if username is not None and password is None:
                 password = _env("INTELEPEER_PASSWORD")
