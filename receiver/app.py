@@ -221,11 +221,15 @@ class SmsReceiver:
         return error_response(exc.status_code, exc.detail, close=True, headers=exc.headers)
 
     async def _health(self, request: Request) -> Response:
+        # The body of a health check is never read: if there is one, close
+        # rather than let the server read it all (it could be huge).
+        headers = request.headers
+        close = "transfer-encoding" in headers or headers.get("content-length", "0") != "0"
         if request.method == "POST":
             return error_response(405, "Method Not Allowed", close=True, headers={"Allow": "GET"})
         if self._closing:
-            return error_response(503, "shutting down")
-        return JSONResponse({"status": "ok"})
+            return error_response(503, "shutting down", close=close)
+        return JSONResponse({"status": "ok"}, headers={"Connection": "close"} if close else None)
 
     # -- one delivery ---------------------------------------------------------
 

@@ -189,10 +189,17 @@ async def test_answers_before_the_body_is_read_close_the_connection() -> None:
     rx = SmsReceiver(basic_auth=("ip", "pw"))
     unauthenticated = await call_asgi(rx.app, body())
     wrong_type = await call_asgi(rx.app, body(), headers=(("content-type", "text/plain"),))
-    for result in (unauthenticated, wrong_type):
-        assert result.status in (401, 415)
+    wrong_method = await call_asgi(rx.app, body(), method="PUT")
+    health_with_body = await call_asgi(
+        rx.app, body(), method="GET", path="/healthz", headers=(("content-length", "152"),)
+    )
+    for result in (unauthenticated, wrong_type, wrong_method, health_with_body):
+        assert result.status in (200, 401, 405, 415)
         assert result.receives == 0
         assert result.headers["connection"] == "close"
+    health = await call_asgi(rx.app, method="GET", path="/healthz", headers=())
+    assert health.status == 200
+    assert "connection" not in health.headers
 
 
 # -- item 6: refid is bounded ----------------------------------------------------
