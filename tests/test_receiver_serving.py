@@ -43,11 +43,9 @@ def make_receiver(log: list[str]) -> SmsReceiver:
     return rx
 
 
-@pytest.fixture
-def served() -> Iterator[tuple[str, list[str]]]:
-    log: list[str] = []
-    rx = make_receiver(log)
-    config = uvicorn.Config(rx.app, host="127.0.0.1", port=0, log_level="warning", lifespan="on")
+def start_uvicorn(app: Any) -> tuple[uvicorn.Server, threading.Thread, int]:
+    """`app` under uvicorn in a thread, on a free loopback port, once it has started."""
+    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -55,11 +53,26 @@ def served() -> Iterator[tuple[str, list[str]]]:
     while not server.started:
         assert time.monotonic() < deadline, "uvicorn did not start"
         time.sleep(0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    yield f"http://127.0.0.1:{port}", log
-    server.should_exit = True
-    thread.join(timeout=10)
-    assert not thread.is_alive()
+    return server, thread, server.servers[0].sockets[0].getsockname()[1]
+
+
+@contextmanager
+def serving(app: Any) -> Iterator[int]:
+    """`app` under uvicorn, stopped (and joined) on exit; yields its port."""
+    server, thread, port = start_uvicorn(app)
+    try:
+        yield port
+    finally:
+        server.should_exit = True
+        thread.join(timeout=15)
+        assert not thread.is_alive()
+
+
+@pytest.fixture
+def served() -> Iterator[tuple[str, list[str]]]:
+    log: list[str] = []
+    with serving(make_receiver(log).app) as port:
+        yield f"http://127.0.0.1:{port}", log
     assert log[-1] == "shutdown"
 
 
@@ -160,25 +173,6 @@ def test_real_hypercorn_under_trio_on_loopback() -> None:
 # -- issue 9: served for real, the receiver bounds what a client can hold ---------
 
 
-@contextmanager
-def serving(app: Any) -> Iterator[tuple[uvicorn.Server, int]]:
-    """`app` under uvicorn on a free loopback port, stopped (and joined) on exit."""
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.01)
-    try:
-        yield server, server.servers[0].sockets[0].getsockname()[1]
-    finally:
-        server.should_exit = True
-        thread.join(timeout=15)
-        assert not thread.is_alive()
-
-
 def post_head(length: int | None, extra: str = "") -> bytes:
     framing = f"Content-Length: {length}" if length is not None else "Transfer-Encoding: chunked"
     return (
@@ -215,7 +209,7 @@ def closed_by_server(sock: socket.socket, within: float) -> bool:
 
 def test_slow_body_gets_408_and_a_closed_connection_under_uvicorn() -> None:
     rx = SmsReceiver(verifier=SharedCode("SECRET CODE"), body_timeout=0.5)
-    with serving(rx.app) as (_, port), socket.create_connection(("127.0.0.1", port)) as sock:
+    with serving(rx.app) as port, socket.create_connection(("127.0.0.1", port)) as sock:
         started = time.monotonic()
         sock.sendall(post_head(len(SEED)) + SEED.encode()[:10])
         status, headers, payload = read_answer(sock, timeout=10)
@@ -228,13 +222,7 @@ def test_slow_body_gets_408_and_a_closed_connection_under_uvicorn() -> None:
 
 def test_shutdown_is_not_held_up_by_a_client_sending_1_byte_per_second_or_so() -> None:
     rx = SmsReceiver(verifier=SharedCode("SECRET CODE"), body_timeout=1.0)
-    config = uvicorn.Config(rx.app, host="127.0.0.1", port=0, log_level="warning")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
+    server, thread, port = start_uvicorn(rx.app)
     with socket.create_connection(("127.0.0.1", port)) as sock:
         sock.sendall(post_head(1000))
         time.sleep(0.3)
@@ -253,7 +241,7 @@ def test_shutdown_is_not_held_up_by_a_client_sending_1_byte_per_second_or_so() -
 @pytest.mark.parametrize("declared", [True, False], ids=["content-length", "chunked"])
 def test_413_closes_the_connection_without_reading_the_rest(declared: bool) -> None:
     rx = SmsReceiver(verifier=SharedCode("SECRET CODE"), max_body_bytes=1024)
-    with serving(rx.app) as (_, port), socket.create_connection(("127.0.0.1", port)) as sock:
+    with serving(rx.app) as port, socket.create_connection(("127.0.0.1", port)) as sock:
         if declared:  # 300 MiB announced, 1 KiB sent: the rest never comes
             sock.sendall(post_head(300 << 20) + b"x" * 1024)
         else:
@@ -268,7 +256,7 @@ def test_413_closes_the_connection_without_reading_the_rest(declared: bool) -> N
 def test_served_receiver_answers_200_on_any_webhook_path_without_redirects() -> None:
     log: list[str] = []
     rx = make_receiver(log)
-    with serving(rx.app) as (_, port), httpx.Client(base_url=f"http://127.0.0.1:{port}") as http:
+    with serving(rx.app) as port, httpx.Client(base_url=f"http://127.0.0.1:{port}") as http:
         for i, path in enumerate(["/sms", "/sms/", "/", "/hooks/inbound"]):
             body = {**json.loads(SEED), "refid": f"path{i}"}
             response = http.post(path, json=body)
@@ -287,7 +275,7 @@ def test_mounted_route_answers_200_at_the_path_with_and_without_slash() -> None:
             yield
 
     outer = Starlette(routes=[rx.route("/hooks/sms")], lifespan=lifespan)
-    with serving(outer) as (_, port), httpx.Client(base_url=f"http://127.0.0.1:{port}") as http:
+    with serving(outer) as port, httpx.Client(base_url=f"http://127.0.0.1:{port}") as http:
         for i, path in enumerate(["/hooks/sms", "/hooks/sms/"]):
             body = {**json.loads(SEED), "refid": f"mounted{i}"}
             response = http.post(path, json=body)
