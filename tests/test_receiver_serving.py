@@ -16,7 +16,7 @@ import pytest
 import uvicorn
 from fastapi import FastAPI
 from starlette.applications import Starlette
-from starlette.routing import Mount
+from starlette.routing import BaseRoute, Mount
 
 from receiver import InboundSms, SharedCode, SmsReceiver
 
@@ -96,6 +96,17 @@ async def post_seed(http: httpx.AsyncClient, path: str) -> httpx.Response:
     return await http.post(path, content=SEED, headers={"Content-Type": "application/json"})
 
 
+def outer_app(rx: SmsReceiver, route: BaseRoute) -> Starlette:
+    """Your app holding the receiver's `route`, entering its lifespan from its own."""
+
+    @asynccontextmanager
+    async def lifespan(app: Any) -> AsyncIterator[None]:
+        async with rx.lifespan():
+            yield
+
+    return Starlette(routes=[route], lifespan=lifespan)
+
+
 def asgi_client(app: Any) -> httpx.AsyncClient:
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://app.test")
 
@@ -123,13 +134,7 @@ async def test_mounted_in_fastapi() -> None:
 async def test_mounted_in_starlette_with_its_lifespan() -> None:
     log: list[str] = []
     rx = make_receiver(log)
-
-    @asynccontextmanager
-    async def lifespan(app: Any) -> AsyncIterator[None]:
-        async with rx.lifespan():
-            yield
-
-    outer = Starlette(routes=[Mount("/hooks/sms", app=rx.app)], lifespan=lifespan)
+    outer = outer_app(rx, Mount("/hooks/sms", app=rx.app))
     async with outer.router.lifespan_context(outer), asgi_client(outer) as http:
         assert (await post_seed(http, "/hooks/sms/")).status_code == 200
         bad = await http.post("/hooks/sms/", json={"refid": "x"})
@@ -268,13 +273,7 @@ def test_served_receiver_answers_200_on_any_webhook_path_without_redirects() -> 
 def test_mounted_route_answers_200_at_the_path_with_and_without_slash() -> None:
     log: list[str] = []
     rx = make_receiver(log)
-
-    @asynccontextmanager
-    async def lifespan(app: Any) -> AsyncIterator[None]:
-        async with rx.lifespan():
-            yield
-
-    outer = Starlette(routes=[rx.route("/hooks/sms")], lifespan=lifespan)
+    outer = outer_app(rx, rx.route("/hooks/sms"))
     with serving(outer) as port, httpx.Client(base_url=f"http://127.0.0.1:{port}") as http:
         for i, path in enumerate(["/hooks/sms", "/hooks/sms/"]):
             body = {**json.loads(SEED), "refid": f"mounted{i}"}
