@@ -42,6 +42,7 @@ DEFAULT_MAX_BODY = 64 * 1024
 #: IntelePeer's bodies are under 1 KB: a few seconds is generous, and bounds how
 #: long a client that never finishes its body holds a connection (and a deploy).
 DEFAULT_BODY_TIMEOUT = 5.0
+_STORE_METHODS = ("claim", "mark_handled", "release", "record_success", "successes")
 
 
 def _log_failure(what: str, refid: str | None, exc: BaseException) -> None:
@@ -100,6 +101,10 @@ class SmsReceiver:
             verifier=verifier, basic_auth=auth, max_body=max_body_bytes, body_timeout=body_timeout
         )
         self._store: MessageStore = store if store is not None else MemoryStore()
+        missing = [m for m in _STORE_METHODS if not callable(getattr(self._store, m, None))]
+        if missing:
+            # Found now rather than as a 500 on every delivery.
+            raise InvalidInputError(f"store lacks MessageStore method(s): {', '.join(missing)}")
         self._handler_timeout = float(handler_timeout)
         self._routes: list[HandlerRoute] = []
         self._startup: list[Callable[[], Awaitable[None]]] = []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import socket
 import threading
 import time
@@ -43,9 +44,10 @@ def make_receiver(log: list[str]) -> SmsReceiver:
     return rx
 
 
-def start_uvicorn(app: Any) -> tuple[uvicorn.Server, threading.Thread, int]:
+def start_uvicorn(app: Any, **options: Any) -> tuple[uvicorn.Server, threading.Thread, int]:
     """`app` under uvicorn in a thread, on a free loopback port, once it has started."""
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on")
+    settings = {"log_level": "warning", "lifespan": "on", **options}
+    config = uvicorn.Config(app, host="127.0.0.1", port=0, **settings)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -57,9 +59,9 @@ def start_uvicorn(app: Any) -> tuple[uvicorn.Server, threading.Thread, int]:
 
 
 @contextmanager
-def serving(app: Any) -> Iterator[int]:
+def serving(app: Any, **options: Any) -> Iterator[int]:
     """`app` under uvicorn, stopped (and joined) on exit; yields its port."""
-    server, thread, port = start_uvicorn(app)
+    server, thread, port = start_uvicorn(app, **options)
     try:
         yield port
     finally:
@@ -223,6 +225,23 @@ def test_slow_body_gets_408_and_a_closed_connection_under_uvicorn() -> None:
         assert headers["connection"] == "close"
         assert json.loads(payload) == {"error": "body not received within 0.5s"}
         assert closed_by_server(sock, within=5)
+
+
+def test_client_hanging_up_mid_body_logs_no_error_under_uvicorn(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO)
+    rx = SmsReceiver(verifier=SharedCode("SECRET CODE"))
+    with serving(rx.app, log_config=None) as port:  # uvicorn's own logs reach caplog
+        for _ in range(3):
+            with socket.create_connection(("127.0.0.1", port)) as sock:
+                sock.sendall(post_head(len(SEED)) + SEED.encode()[:20])
+        deadline = time.monotonic() + 10
+        while caplog.text.count("client disconnected") < 3:
+            assert time.monotonic() < deadline, caplog.text
+            time.sleep(0.02)
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.text
+    assert "Traceback" not in caplog.text
 
 
 def test_shutdown_is_not_held_up_by_a_client_sending_1_byte_per_second_or_so() -> None:

@@ -70,3 +70,19 @@ async def test_handler_successes_are_bounded() -> None:
         await store.record_success(refid, "h")
     assert await store.successes("a") == set()  # oldest forgotten: its handlers may run again
     assert await store.successes("c") == {"h"}
+
+
+def test_a_store_without_the_progress_methods_is_refused_at_construction() -> None:
+    from intelepeer_async import InvalidInputError
+    from receiver import SmsReceiver
+
+    class OldStore:  # the three-method protocol from before issue 9
+        async def claim(self, refid: str, *, lease: float) -> Claim:
+            return Claim.CLAIMED
+
+        async def mark_handled(self, refid: str) -> None: ...
+
+        async def release(self, refid: str) -> None: ...
+
+    with pytest.raises(InvalidInputError, match="record_success, successes"):
+        SmsReceiver(allow_unverified=True, store=OldStore())  # type: ignore[arg-type]
