@@ -173,8 +173,8 @@ class SmsReceiver:
         """Startup hooks, then serve; on exit refuse new messages (503), let in-flight
         ones finish (bounded by `handler_timeout`), then shutdown hooks.
 
-        Mounted inside another app, call it from that app's lifespan:
-        ``async with rx.lifespan(): yield``.
+        Added to another app (`route`, or mounted), call it from that app's
+        lifespan: ``async with rx.lifespan(): yield``.
         """
         self._closing = False
         if self._intake.verifier is None and self._intake.basic_auth is None:
