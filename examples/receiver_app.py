@@ -3,8 +3,10 @@
     SMS_SHARED_CODE=... SMS_WEBHOOK_USER=... SMS_WEBHOOK_PASSWORD=... \\
         uvicorn examples.receiver_app:app --host 0.0.0.0 --port 8000
 
-SMS_SHARED_CODE may list several codes separated by commas (rotation). Replies
-to STOP/START are printed here; a real service would record the opt-out.
+SMS_SHARED_CODE may list several codes separated by commas (rotation). Point the
+numbers' webhook at ``https://user:password@your.host/sms`` (any path works).
+Opt-outs (STOP, UNSUBSCRIBE, ... however punctuated) and START are printed here;
+a real service would record them.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 import logging
 import os
 
-from receiver import InboundSms, SharedCode, SmsReceiver
+from receiver import OPT_OUT_KEYWORDS, InboundSms, SharedCode, SmsReceiver
 
 logging.basicConfig(level=logging.INFO)
 
@@ -26,7 +28,7 @@ rx = SmsReceiver(
 opted_out: set[str] = set()
 
 
-@rx.on_message(keyword="STOP")
+@rx.on_message(keyword=OPT_OUT_KEYWORDS)
 async def stop(msg: InboundSms) -> None:
     opted_out.add(msg.from_)
     print(f"{msg.refid}: sender opted out")

@@ -1,13 +1,13 @@
 """Receive IntelePeer's inbound-SMS webhooks in any ASGI server.
 
-    from receiver import SmsReceiver, InboundSms, SharedCode
+    from receiver import OPT_OUT_KEYWORDS, InboundSms, SharedCode, SmsReceiver
 
     rx = SmsReceiver(verifier=SharedCode("s3cret"))
 
-    @rx.on_message(keyword="STOP")
+    @rx.on_message(keyword=OPT_OUT_KEYWORDS)
     async def stop(msg: InboundSms) -> None: ...
 
-    app = rx.app   # uvicorn module:app, or mount it in Starlette/FastAPI
+    app = rx.app   # uvicorn module:app; or Starlette(routes=[rx.route("/sms")])
 
 Needs the ``receiver`` extra (starlette). Never imports the client's HTTP stack.
 """
@@ -15,11 +15,13 @@ Needs the ``receiver`` extra (starlette). Never imports the client's HTTP stack.
 from intelepeer_async.models.inbound import InboundSms
 
 from .app import SmsReceiver
-from .dispatch import Handler, Matcher
+from .dispatch import HELP_KEYWORDS, OPT_OUT_KEYWORDS, Handler, Matcher
 from .store import Claim, MemoryStore, MessageStore
 from .verify import BasicAuth, HmacSignature, SharedCode, SignatureVerifier
 
 __all__ = [
+    "HELP_KEYWORDS",
+    "OPT_OUT_KEYWORDS",
     "BasicAuth",
     "Claim",
     "Handler",

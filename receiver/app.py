@@ -1,33 +1,35 @@
 """`SmsReceiver`: the ASGI app that takes IntelePeer's inbound-SMS webhooks.
 
-Each POST goes through, in order: method (405), shutting down (503), content
-type (415), Basic auth (401), body size while streaming (413), JSON and fields
-(400), signature (403), then the refid store: a handled refid answers 200 at
-once, a delivery of a refid being handled right now waits for that outcome.
-Only then do the matching handlers run; 200 means every one succeeded, 500
-makes IntelePeer deliver again. Nothing the user wrote sees a rejected request.
+Each POST (to any path but ``/healthz``) first goes through `Intake`: shutting
+down (503), content type (415), Basic auth (401), body size and read deadline
+(413, 408), JSON and fields (400), signature (403). Then the refid store: a
+handled refid answers 200 at once, a delivery of a refid being handled right
+now waits for that outcome. Only then do the matching handlers run; 200 means
+every one succeeded, 500 makes IntelePeer deliver again. Nothing the user wrote
+sees a rejected request, and every request ends in a documented status with a
+short JSON body.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-from collections import OrderedDict
+import math
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 import anyio
-from pydantic import ValidationError
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from intelepeer_async.errors import InvalidInputError
 from intelepeer_async.models.inbound import InboundSms
 
+from ._intake import Intake, Rejected, error_response
+from ._mount import ReceiverMount
 from .dispatch import Filters, Handler, HandlerRoute, Matcher
 from .store import Claim, MemoryStore, MessageStore
 from .verify import BasicAuth, SignatureVerifier
@@ -37,16 +39,16 @@ __all__ = ["SmsReceiver"]
 logger = logging.getLogger("intelepeer_async.receiver")
 
 DEFAULT_MAX_BODY = 64 * 1024
-_JSON_TYPES = ("application/json",)
+#: IntelePeer's bodies are under 1 KB: a few seconds is generous, and bounds how
+#: long a client that never finishes its body holds a connection (and a deploy).
+DEFAULT_BODY_TIMEOUT = 5.0
+_STORE_METHODS = ("claim", "mark_handled", "release", "record_success", "successes")
 
 
-def _error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse({"error": message}, status_code=status, headers=headers)
-
-
-class _Rejected(Exception):
-    def __init__(self, response: Response) -> None:
-        self.response = response
+def _log_failure(what: str, refid: str | None, exc: BaseException) -> None:
+    """The exception's type above DEBUG; its text (personal data, often) only at DEBUG."""
+    logger.error("%s failed on inbound SMS %s: %s", what, refid or "-", type(exc).__name__)
+    logger.debug("%s failed on inbound SMS %s", what, refid or "-", exc_info=exc)
 
 
 @dataclass
@@ -65,7 +67,8 @@ class SmsReceiver:
     the webhook URL embeds credentials (a pair, or several for rotation). With
     neither, pass ``allow_unverified=True``: anyone could then post messages.
     `handler_timeout` bounds each handler (a slow one counts as failed);
-    `max_body_bytes` bounds the request body; `store` remembers handled refids.
+    `max_body_bytes` bounds the request body and `body_timeout` the time to
+    receive it; `store` remembers handled refids and each handler's success.
     """
 
     def __init__(
@@ -77,28 +80,36 @@ class SmsReceiver:
         store: MessageStore | None = None,
         handler_timeout: float = 10.0,
         max_body_bytes: int = DEFAULT_MAX_BODY,
+        body_timeout: float = DEFAULT_BODY_TIMEOUT,
     ) -> None:
-        self._basic_auth = BasicAuth.coerce(basic_auth)
-        self._verifier = verifier
-        if verifier is None and self._basic_auth is None:
+        auth = BasicAuth.coerce(basic_auth)
+        if verifier is None and auth is None:
             if not allow_unverified:
                 raise InvalidInputError(
                     "SmsReceiver needs verifier= (SharedCode/HmacSignature) or basic_auth=; "
                     "to accept unverified webhooks, say so with allow_unverified=True"
                 )
             self._warn_unverified()
-        if handler_timeout <= 0 or max_body_bytes <= 0:
-            raise InvalidInputError("handler_timeout and max_body_bytes must be > 0")
+        for name, value in (
+            ("handler_timeout", handler_timeout),
+            ("max_body_bytes", max_body_bytes),
+            ("body_timeout", body_timeout),
+        ):
+            if not isinstance(value, int | float) or not math.isfinite(value) or value <= 0:
+                raise InvalidInputError(f"{name} must be a finite number > 0")
+        self._intake = Intake(
+            verifier=verifier, basic_auth=auth, max_body=max_body_bytes, body_timeout=body_timeout
+        )
         self._store: MessageStore = store if store is not None else MemoryStore()
-        self._handler_timeout = handler_timeout
-        self._max_body = max_body_bytes
+        missing = [m for m in _STORE_METHODS if not callable(getattr(self._store, m, None))]
+        if missing:
+            # Found now rather than as a 500 on every delivery.
+            raise InvalidInputError(f"store lacks MessageStore method(s): {', '.join(missing)}")
+        self._handler_timeout = float(handler_timeout)
         self._routes: list[HandlerRoute] = []
         self._startup: list[Callable[[], Awaitable[None]]] = []
         self._shutdown: list[Callable[[], Awaitable[None]]] = []
         self._in_flight: dict[str, _InFlight] = {}
-        # Handlers that already succeeded for a refid whose other handlers failed:
-        # a redelivery runs only the rest. Bounded; lost on restart.
-        self._partial: OrderedDict[str, set[int]] = OrderedDict()
         self._closing = False
         self._idle = anyio.Event()
         self._idle.set()
@@ -110,6 +121,11 @@ class SmsReceiver:
             "anyone who knows its URL can inject messages"
         )
 
+    @property
+    def handler_timeout(self) -> float:
+        """Seconds each handler may run; give a reply sent from a handler a smaller budget."""
+        return self._handler_timeout
+
     # -- registration ---------------------------------------------------------
 
     def on_message(
@@ -117,22 +133,25 @@ class SmsReceiver:
         *,
         to: str | Collection[str] | None = None,
         from_: str | Collection[str] | None = None,
-        keyword: str | None = None,
+        keyword: str | Collection[str] | None = None,
         match: Matcher | None = None,
     ) -> Callable[[Handler], Handler]:
         """Register an async handler; every handler whose filters all match runs, in order.
 
-        `to`/`from_`: a number or several; `keyword`: the text's first word,
-        case-insensitive; `match`: a predicate on the text, or a compiled regex
-        searched in it. Handlers should be idempotent by `refid`: one that fails
-        makes IntelePeer redeliver, and the redelivery re-runs the handlers that
-        did not succeed the first time.
+        `to`/`from_`: a number or several, in any formatting (spaces, dashes,
+        brackets and a leading ``+`` are ignored on both sides); `keyword`: a
+        word or several (`OPT_OUT_KEYWORDS`, `HELP_KEYWORDS`), matched to the
+        text's first word ignoring case and surrounding punctuation; `match`: a
+        predicate on the text, or a compiled regex searched in it. A handler
+        that fails makes IntelePeer redeliver, and the redelivery runs only the
+        handlers that have not succeeded yet: each success is recorded in the
+        store as it happens. Handlers should still be idempotent by `refid`.
         """
 
         filters = Filters.create(to=to, from_=from_, keyword=keyword, match=match)
 
         def register(handler: Handler) -> Handler:
-            self._routes.append(HandlerRoute(handler, filters))
+            self._routes.append(HandlerRoute.create(handler, filters, len(self._routes)))
             return handler
 
         return register
@@ -154,11 +173,11 @@ class SmsReceiver:
         """Startup hooks, then serve; on exit refuse new messages (503), let in-flight
         ones finish (bounded by `handler_timeout`), then shutdown hooks.
 
-        Mounted inside another app, call it from that app's lifespan:
-        ``async with rx.lifespan(): yield``.
+        Added to another app (`route`, or mounted), call it from that app's
+        lifespan: ``async with rx.lifespan(): yield``.
         """
         self._closing = False
-        if self._verifier is None and self._basic_auth is None:
+        if self._intake.verifier is None and self._intake.basic_auth is None:
             self._warn_unverified()
         for hook in self._startup:
             await hook()
@@ -173,38 +192,69 @@ class SmsReceiver:
 
     @property
     def app(self) -> Starlette:
-        """The ASGI app: ``POST /`` takes a message, ``GET /healthz`` answers 200."""
+        """The ASGI app: ``GET /healthz`` answers 200, a POST to any other path
+        takes a message (so the webhook URL's path does not matter when served).
+        """
         if self._app is None:
             self._app = Starlette(
                 routes=[
-                    Route("/", self._receive, methods=["POST"]),
-                    Route("/healthz", self._health, methods=["GET"]),
+                    # POST too, so that it is refused here rather than taken as a message.
+                    Route("/healthz", self._health, methods=["GET", "POST"]),
+                    Route("/{path:path}", self._receive, methods=["POST"]),
                 ],
                 exception_handlers={HTTPException: self._http_error},
                 lifespan=self.lifespan,
             )
+            self._app.router.redirect_slashes = False
         return self._app
+
+    def route(self, path: str) -> BaseRoute:
+        """The receiver as a route of your Starlette/FastAPI app, answering at
+        `path` itself as well as below it (``/sms`` and ``/sms/``: no redirect).
+
+        ``Starlette(routes=[rx.route("/sms")])``, or for an existing app
+        ``app.router.routes.append(rx.route("/sms"))``. Enter `lifespan` from
+        your app's lifespan: a route gets none of its own.
+        """
+        if not isinstance(path, str) or not path.startswith("/"):
+            raise InvalidInputError("path must start with '/'")
+        return ReceiverMount(path, app=self.app)
 
     async def _http_error(self, request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
-        return _error(exc.status_code, exc.detail, dict(exc.headers or {}))
+        # Only 405 gets here (every path has a route); its body is never read.
+        return error_response(exc.status_code, exc.detail, close=True, headers=exc.headers)
 
     async def _health(self, request: Request) -> Response:
+        # The body of a health check is never read: if there is one, close
+        # rather than let the server read it all (it could be huge).
+        headers = request.headers
+        close = "transfer-encoding" in headers or headers.get("content-length", "0") != "0"
+        if request.method == "POST":
+            return error_response(405, "Method Not Allowed", close=True, headers={"Allow": "GET"})
         if self._closing:
-            return _error(503, "shutting down")
-        return JSONResponse({"status": "ok"})
+            return error_response(503, "shutting down", close=close)
+        return JSONResponse({"status": "ok"}, headers={"Connection": "close"} if close else None)
 
     # -- one delivery ---------------------------------------------------------
 
     async def _receive(self, request: Request) -> Response:
         try:
-            message = await self._accept(request)
-        except _Rejected as rejected:
-            status = rejected.response.status_code
-            logger.warning("inbound SMS webhook rejected with %d", status)
-            return rejected.response
+            if self._closing:
+                raise Rejected(503, "shutting down", close=True)
+            message = await self._intake.accept(request)
+        except Rejected as rejected:
+            logger.warning(
+                "inbound SMS webhook rejected with %d: %s", rejected.status, rejected.message
+            )
+            return rejected.response()
+        except Exception as exc:
+            # A verifier of the user's own raised: our side failed, so IntelePeer
+            # should deliver again (and nothing ran).
+            _log_failure("verification", None, exc)
+            return error_response(500, "not handled; deliver again")
         logger.debug(
-            "inbound SMS %s from %s to %s: %r",
+            "inbound SMS %s from %r to %r: %r",
             message.refid,
             message.from_,
             message.to,
@@ -214,53 +264,8 @@ class SmsReceiver:
         if status == 200:
             return JSONResponse({"status": "ok", "refid": message.refid})
         if status == 503:
-            return _error(503, "this message is being handled by another worker")
-        return _error(500, "not handled; deliver again")
-
-    async def _accept(self, request: Request) -> InboundSms:
-        """Every check before any handler: raises `_Rejected` with the answer."""
-        if self._closing:
-            raise _Rejected(_error(503, "shutting down"))
-        content_type = request.headers.get("content-type")
-        if content_type is not None:
-            media = content_type.split(";", 1)[0].strip().lower()
-            if media not in _JSON_TYPES and not media.endswith("+json"):
-                raise _Rejected(_error(415, "content type must be application/json"))
-        if self._basic_auth is not None and not self._basic_auth.verify(request.headers):
-            raise _Rejected(
-                _error(401, "authentication required", {"WWW-Authenticate": 'Basic realm="sms"'})
-            )
-        raw = await self._read_body(request)
-        try:
-            data = json.loads(raw)
-        except ValueError:
-            raise _Rejected(_error(400, "body is not valid JSON")) from None
-        if not isinstance(data, dict):
-            raise _Rejected(_error(400, "body must be a JSON object"))
-        try:
-            message = InboundSms.model_validate(data)
-        except ValidationError as exc:
-            fields = sorted({str(e["loc"][0]) if e["loc"] else "body" for e in exc.errors()})
-            raise _Rejected(
-                _error(400, f"missing or invalid field(s): {', '.join(fields)}")
-            ) from None
-        if self._verifier is not None and not self._verifier.verify(message):
-            raise _Rejected(_error(403, "bad or missing signature"))
-        return message
-
-    async def _read_body(self, request: Request) -> bytes:
-        declared = request.headers.get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self._max_body:
-            raise _Rejected(_error(413, f"body over {self._max_body} bytes"))
-        chunks: list[bytes] = []
-        size = 0
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > self._max_body:
-                # Stop reading: the rest of a huge body is never buffered.
-                raise _Rejected(_error(413, f"body over {self._max_body} bytes"))
-            chunks.append(chunk)
-        return b"".join(chunks)
+            return error_response(503, "this message is being handled by another worker")
+        return error_response(500, "not handled; deliver again")
 
     async def _deliver(self, message: InboundSms) -> int:
         """200, 500 or 503 for this (verified) message, running handlers at most once."""
@@ -274,10 +279,10 @@ class SmsReceiver:
         self._idle = anyio.Event() if self._idle.is_set() else self._idle
         try:
             entry.status = await self._claim_and_run(message)
-        except Exception:
+        except Exception as exc:
             # The store failed (a shared store's server down, say): nothing is
             # marked handled, so IntelePeer's redelivery gets another chance.
-            logger.exception("message store failed on inbound SMS %s", refid)
+            _log_failure("message store", refid, exc)
             entry.status = 500
         finally:
             entry.done.set()
@@ -295,7 +300,7 @@ class SmsReceiver:
         if claim is Claim.BUSY:
             return 503
         try:
-            failed = await self._run_handlers(message)
+            failed = await self._run_handlers(message, await self._store.successes(refid))
             if not failed:
                 await self._store.mark_handled(refid)
         except BaseException:
@@ -305,38 +310,32 @@ class SmsReceiver:
         if failed:
             await self._store.release(refid)
             return 500
-        self._partial.pop(refid, None)
         return 200
 
-    async def _run_handlers(self, message: InboundSms) -> int:
+    async def _run_handlers(self, message: InboundSms, done: frozenset[str]) -> int:
         """Run every matching handler not already done for this refid; count failures."""
-        done = self._partial.get(message.refid, set())
         failed = 0
         ran = 0
-        for index, route in enumerate(self._routes):
-            if index in done:
+        for route in self._routes:
+            if route.key in done:
                 continue
             try:
                 if not route.matches(message):
                     continue
-            except Exception:
-                logger.exception("filter of handler %s raised", route.name)
+            except Exception as exc:
+                _log_failure(f"filter of handler {route.name}", message.refid, exc)
                 failed += 1
                 continue
             ran += 1
             if await self._run_one(route, message):
-                done.add(index)
+                # Recorded the moment it succeeds: a cancellation while a later
+                # handler runs must not make the redelivery run this one again.
+                with anyio.move_on_after(self._handler_timeout, shield=True):
+                    await self._store.record_success(message.refid, route.key)
             else:
                 failed += 1
         if ran == 0 and not failed:
             logger.debug("inbound SMS %s matched no handler", message.refid)
-        if done:
-            # Kept until the store has marked the refid handled, so a redelivery
-            # after a failure (ours or the store's) skips what already succeeded.
-            self._partial[message.refid] = done
-            self._partial.move_to_end(message.refid)
-            while len(self._partial) > 10_000:
-                self._partial.popitem(last=False)
         logger.info("inbound SMS %s: %d handler(s) ran, %d failed", message.refid, ran, failed)
         return failed
 
@@ -346,19 +345,19 @@ class SmsReceiver:
                 await route.handler(message)
         except TimeoutError:
             logger.error(
-                "handler %s timed out after %gs on %s",
+                "handler %s timed out after %gs on inbound SMS %s",
                 route.name,
                 self._handler_timeout,
                 message.refid,
             )
             return False
-        except Exception:
-            logger.exception("handler %s failed on %s", route.name, message.refid)
+        except Exception as exc:
+            _log_failure(f"handler {route.name}", message.refid, exc)
             return False
         return True
 
     def __repr__(self) -> str:
         return (
-            f"SmsReceiver(verifier={self._verifier!r}, basic_auth={self._basic_auth!r}, "
-            f"handlers={len(self._routes)})"
+            f"SmsReceiver(verifier={self._intake.verifier!r}, "
+            f"basic_auth={self._intake.basic_auth!r}, handlers={len(self._routes)})"
         )

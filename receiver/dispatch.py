@@ -8,24 +8,63 @@ from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
 
 from intelepeer_async.errors import InvalidInputError
-from intelepeer_async.models.inbound import InboundSms
+from intelepeer_async.models.inbound import InboundSms, first_word
 
-__all__ = ["Filters", "Handler", "HandlerRoute", "Matcher"]
+__all__ = [
+    "HELP_KEYWORDS",
+    "OPT_OUT_KEYWORDS",
+    "Filters",
+    "Handler",
+    "HandlerRoute",
+    "Matcher",
+    "number_key",
+]
 
 Handler = Callable[[InboundSms], Awaitable[None]]
 #: A predicate on the message text, or a compiled regex searched in it.
 Matcher = Callable[[str], bool] | re.Pattern[str]
 
+#: The standard opt-out keywords (CTIA): ``keyword=OPT_OUT_KEYWORDS``.
+OPT_OUT_KEYWORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"})
+#: The standard help keywords.
+HELP_KEYWORDS = frozenset({"HELP", "INFO"})
+
+_NUMBER_PUNCTUATION = str.maketrans("", "", "-().")
+
+
+def number_key(number: str) -> str:
+    """`number` without spaces, ``-().`` and a leading ``+``, so that filters match
+    ``+13035550100``, ``13035550100`` and ``+1 (303) 555-0100`` alike."""
+    return "".join(number.split()).translate(_NUMBER_PUNCTUATION).lstrip("+")
+
 
 def _numbers(value: str | Collection[str] | None, what: str) -> frozenset[str] | None:
     if value is None:
         return None
-    if isinstance(value, str):
-        return frozenset({value})
-    numbers = frozenset(value)
-    if not numbers or not all(isinstance(n, str) for n in numbers):
+    values = [value] if isinstance(value, str) else value
+    if (
+        not isinstance(values, Collection)
+        or not values
+        or not all(isinstance(n, str) and number_key(n) for n in values)
+    ):
         raise InvalidInputError(f"{what} must be a number or a non-empty collection of numbers")
-    return numbers
+    return frozenset(number_key(n) for n in values)
+
+
+def _keywords(value: str | Collection[str] | None) -> frozenset[str] | None:
+    if value is None:
+        return None
+    values = [value] if isinstance(value, str) else value
+    if not isinstance(values, Collection) or isinstance(values, bytes | bytearray) or not values:
+        raise InvalidInputError("keyword must be a word or a non-empty collection of words")
+    keywords = set()
+    for word in values:
+        if not isinstance(word, str) or len(word.split()) != 1 or not first_word(word):
+            raise InvalidInputError(
+                f"keyword {word!r} is not one word (it is matched to the text's first word)"
+            )
+        keywords.add(first_word(word))
+    return frozenset(keywords)
 
 
 @dataclass(frozen=True)
@@ -34,7 +73,7 @@ class Filters:
 
     to: frozenset[str] | None = None
     from_: frozenset[str] | None = None
-    keyword: str | None = None
+    keyword: frozenset[str] | None = None
     match: Matcher | None = None
 
     @classmethod
@@ -43,27 +82,25 @@ class Filters:
         *,
         to: str | Collection[str] | None,
         from_: str | Collection[str] | None,
-        keyword: str | None,
+        keyword: str | Collection[str] | None,
         match: Matcher | None,
     ) -> Filters:
         """Checked when `on_message(...)` is called, so a typo fails at import time."""
-        if keyword is not None and (not isinstance(keyword, str) or len(keyword.split()) != 1):
-            raise InvalidInputError("keyword must be one word (it is matched to the first word)")
         if match is not None and not (isinstance(match, re.Pattern) or callable(match)):
             raise InvalidInputError("match must be a compiled regex or a predicate on the text")
         return cls(
             to=_numbers(to, "to"),
             from_=_numbers(from_, "from_"),
-            keyword=keyword.strip().upper() if keyword is not None else None,
+            keyword=_keywords(keyword),
             match=match,
         )
 
     def matches(self, message: InboundSms) -> bool:
-        if self.to is not None and message.to not in self.to:
+        if self.to is not None and number_key(message.to) not in self.to:
             return False
-        if self.from_ is not None and message.from_ not in self.from_:
+        if self.from_ is not None and number_key(message.from_) not in self.from_:
             return False
-        if self.keyword is not None and message.keyword != self.keyword:
+        if self.keyword is not None and message.keyword not in self.keyword:
             return False
         if self.match is None:
             return True
@@ -74,19 +111,35 @@ class Filters:
 
 @dataclass(frozen=True)
 class HandlerRoute:
-    """One registered handler and its filters."""
+    """One registered handler, its filters, and the key its progress is stored under.
+
+    The key (position and qualified name) tells handlers apart even when they
+    share a name, and changes when a deploy reorders them: the one
+    consequence is that a handler may run again on a redelivery, never that
+    one is skipped.
+    """
 
     handler: Handler
     filters: Filters
+    key: str
 
     def __post_init__(self) -> None:
         if not inspect.iscoroutinefunction(self.handler):
             name = getattr(self.handler, "__name__", self.handler)
             raise InvalidInputError(f"handler {name!r} must be an async function")
 
+    @classmethod
+    def create(cls, handler: Handler, filters: Filters, position: int) -> HandlerRoute:
+        module = getattr(handler, "__module__", None) or "?"
+        return cls(handler, filters, f"{position}:{module}.{_name(handler)}")
+
     @property
     def name(self) -> str:
-        return getattr(self.handler, "__qualname__", repr(self.handler))
+        return _name(self.handler)
 
     def matches(self, message: InboundSms) -> bool:
         return self.filters.matches(message)
+
+
+def _name(handler: object) -> str:
+    return getattr(handler, "__qualname__", None) or repr(handler)

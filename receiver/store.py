@@ -3,8 +3,12 @@
 IntelePeer redelivers a message until it gets HTTP 200 (at most 5 attempts), and
 documents no timestamp, so a message's `refid` is the only way to recognise a
 repeat. A store answers one question atomically, `claim`: may this worker
-handle this refid now? `MemoryStore` is the default; other stores (SQLite,
-Redis) implement the same three calls and plug into `SmsReceiver(store=...)`.
+handle this refid now? It also keeps, per refid not yet handled, which
+handlers already succeeded (`record_success`, `successes`), recorded the moment
+each one returns, so a redelivery after a failure, a timeout or a cancelled
+request skips them, in this worker or another one sharing the store.
+`MemoryStore` is the default; other stores (SQLite, Redis) implement the same
+five calls and plug into `SmsReceiver(store=...)`.
 """
 
 from __future__ import annotations
@@ -44,7 +48,17 @@ class MessageStore(Protocol):
         ...
 
     async def release(self, refid: str) -> None:
-        """Drop the claim on `refid` without marking it handled (its handlers failed)."""
+        """Drop the claim on `refid` without marking it handled (its handlers failed).
+
+        The handler successes recorded for it are kept."""
+        ...
+
+    async def record_success(self, refid: str, handler: str) -> None:
+        """Remember that `handler` (an opaque key) succeeded on `refid`, until it is handled."""
+        ...
+
+    async def successes(self, refid: str) -> frozenset[str]:
+        """The handlers recorded as succeeded on `refid` (empty once it is handled)."""
         ...
 
 
@@ -52,7 +66,8 @@ class MemoryStore:
     """A bounded, in-process store: refids are remembered for `ttl` seconds.
 
     When more than `max_entries` are remembered, the oldest are forgotten first
-    (a redelivery of such an old message would run its handlers again). Lost on
+    (a redelivery of such an old message would run its handlers again); the
+    handler successes of unhandled refids are bounded the same way. Lost on
     restart, and not shared between processes: use a shared store for that.
     """
 
@@ -72,6 +87,7 @@ class MemoryStore:
         self._clock = clock
         self._handled: OrderedDict[str, float] = OrderedDict()  # refid -> expiry
         self._claims: dict[str, float] = {}  # refid -> lease expiry
+        self._successes: OrderedDict[str, set[str]] = OrderedDict()  # refid -> handler keys
 
     def __len__(self) -> int:
         return len(self._handled)
@@ -98,9 +114,19 @@ class MemoryStore:
     async def mark_handled(self, refid: str) -> None:
         now = self._clock()
         self._claims.pop(refid, None)
+        self._successes.pop(refid, None)
         self._handled.pop(refid, None)
         self._handled[refid] = now + self._ttl
         self._expire(now)
 
     async def release(self, refid: str) -> None:
         self._claims.pop(refid, None)
+
+    async def record_success(self, refid: str, handler: str) -> None:
+        self._successes.setdefault(refid, set()).add(handler)
+        self._successes.move_to_end(refid)
+        while len(self._successes) > self._max:
+            self._successes.popitem(last=False)
+
+    async def successes(self, refid: str) -> frozenset[str]:
+        return frozenset(self._successes.get(refid, ()))

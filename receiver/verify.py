@@ -12,7 +12,9 @@ IntelePeer documents two protections, usable together:
    configurable; the defaults are an assumption to check against a real message.
 
 Every comparison is constant-time, and each verifier takes several secrets so
-they can be rotated without downtime. Reprs never show a secret.
+they can be rotated without downtime. Reprs never show a secret. A verifier
+never raises on odd text: strings are turned into bytes as UTF-8, with lone
+surrogates (which the receiver refuses before verifying) encoded as is.
 """
 
 from __future__ import annotations
@@ -45,6 +47,14 @@ def _secrets(values: Iterable[str], what: str) -> tuple[Secret, ...]:
     return secrets
 
 
+def _utf8(text: str) -> bytes:
+    return text.encode("utf-8", "surrogatepass")
+
+
+def _netstring(value: bytes) -> bytes:
+    return b"%d:%s," % (len(value), value)
+
+
 def _matches_any(candidate: bytes, expected: Iterable[bytes]) -> bool:
     # Compare against every secret, without stopping early, so timing does not
     # tell which (or whether an earlier) one matched.
@@ -63,7 +73,7 @@ class SharedCode:
     def verify(self, message: InboundSms) -> bool:
         if message.signature is None:
             return False
-        return _matches_any(message.signature.encode(), (c.reveal().encode() for c in self._codes))
+        return _matches_any(_utf8(message.signature), (_utf8(c.reveal()) for c in self._codes))
 
     def __repr__(self) -> str:
         return f"SharedCode(<{len(self._codes)} secret(s)>)"
@@ -71,16 +81,28 @@ class SharedCode:
 
 _ENCODINGS = ("hex", "base64", "base64url")
 _TEMPLATE_FIELDS = frozenset({"refid", "message", "from", "from_", "to"})
+#: What the default derivation signs, in this order.
+SIGNED_FIELDS = ("refid", "from", "to", "message")
 
 
 class HmacSignature:
     """The ``signature`` is an HMAC of the message under one of the account secrets.
 
-    `template` is the signed text, with ``{refid}``, ``{message}``, ``{from}``
-    (or ``{from_}``) and ``{to}`` filled in; `digest` any hashlib name; `encoding`
-    how the MAC is written: ``hex`` (compared case-insensitively), ``base64`` or
-    ``base64url`` (padding optional). IntelePeer does not publish the exact
-    derivation: the default (hex HMAC-SHA256 of refid + message) is our best reading.
+    By default (``template=None``) the MAC covers `SIGNED_FIELDS`, each as a
+    netstring of its UTF-8 bytes (``<byte length>:<bytes>,``), concatenated::
+
+        32:ABCDEF1234567890ABCDEF1234567890,12:+7708675309,12:+13038675309,12:Hello World!,
+
+    Length prefixes make the split unambiguous: no text can be moved from one
+    field into another, and the sender and recipient are covered too.
+    `template` replaces that with a text of your own, with ``{refid}``,
+    ``{message}``, ``{from}`` (or ``{from_}``) and ``{to}`` filled in and signed
+    as UTF-8; it is exactly as unambiguous as its delimiters (``"{refid}{message}"``
+    lets a forger move characters between refid and text). `digest` is any
+    hashlib name; `encoding` how the MAC is written: ``hex`` (compared
+    case-insensitively), ``base64`` or ``base64url`` (padding optional).
+    IntelePeer does not publish its derivation: check these settings against
+    one real message.
     """
 
     def __init__(
@@ -88,7 +110,7 @@ class HmacSignature:
         *secrets: str,
         digest: str = "sha256",
         encoding: str = "hex",
-        template: str = "{refid}{message}",
+        template: str | None = None,
     ) -> None:
         self._secrets = _secrets(secrets, "HmacSignature")
         try:
@@ -97,11 +119,16 @@ class HmacSignature:
             raise InvalidInputError(f"unknown digest {digest!r}") from None
         if encoding not in _ENCODINGS:
             raise InvalidInputError(f"encoding must be one of {', '.join(_ENCODINGS)}")
-        fields = {name for _, name, _, _ in string.Formatter().parse(template) if name is not None}
-        if not fields or not fields <= _TEMPLATE_FIELDS:
-            raise InvalidInputError(
-                "template may use only {refid}, {message}, {from}, {from_} and {to}"
-            )
+        if template is not None:
+            try:
+                parsed = list(string.Formatter().parse(template))
+            except (ValueError, TypeError):
+                parsed = []
+            fields = {name for _, name, _, _ in parsed if name is not None}
+            if not fields or not fields <= _TEMPLATE_FIELDS:
+                raise InvalidInputError(
+                    "template may use only {refid}, {message}, {from}, {from_} and {to}"
+                )
         self.digest = digest
         self.encoding = encoding
         self.template = template
@@ -115,11 +142,13 @@ class HmacSignature:
             "from_": message.from_,
             "to": message.to,
         }
-        return self.template.format_map(values).encode()
+        if self.template is None:
+            return b"".join(_netstring(_utf8(values[name])) for name in SIGNED_FIELDS)
+        return _utf8(self.template.format_map(values))
 
     def sign(self, message: InboundSms, secret: str) -> str:
         """The signature IntelePeer would send under `secret` (for tests and simulators)."""
-        mac = hmac.new(secret.encode(), self.signed_text(message), self.digest).digest()
+        mac = hmac.new(_utf8(secret), self.signed_text(message), self.digest).digest()
         if self.encoding == "hex":
             return mac.hex()
         if self.encoding == "base64":
@@ -145,9 +174,7 @@ class HmacSignature:
         if received is None:
             return False
         text = self.signed_text(message)
-        expected = (
-            hmac.new(s.reveal().encode(), text, self.digest).digest() for s in self._secrets
-        )
+        expected = (hmac.new(_utf8(s.reveal()), text, self.digest).digest() for s in self._secrets)
         return _matches_any(received, expected)
 
     def __repr__(self) -> str:
@@ -194,7 +221,7 @@ class BasicAuth:
             presented = base64.b64decode(encoded.strip(), validate=True)
         except (ValueError, binascii.Error):
             return False
-        return _matches_any(presented, (e.reveal().encode() for e in self._expected))
+        return _matches_any(presented, (_utf8(e.reveal()) for e in self._expected))
 
     def __repr__(self) -> str:
         return f"BasicAuth(<{len(self._expected)} credential(s)>)"

@@ -60,11 +60,14 @@ async def test_receiver_app(
     auth = httpx.BasicAuth("ip", "pw")
     async with httpx.AsyncClient(transport=transport, base_url="http://rx", auth=auth) as http:
         stop = {**seed, "signature": "new-code", "message": "stop"}
-        assert (await http.post("/", json=stop)).status_code == 200
+        assert (await http.post("/sms", json=stop)).status_code == 200
         assert module.opted_out == {seed["from"]}
+        other = {**stop, "refid": "R1", "from": "1 303 555 0100", "message": "Unsubscribe."}
+        assert (await http.post("/", json=other)).status_code == 200
+        assert module.opted_out == {seed["from"], "1 303 555 0100"}
         start = {**stop, "refid": "R2", "signature": "old-code", "message": "Start"}
         assert (await http.post("/", json=start)).status_code == 200
-        assert module.opted_out == set()
+        assert module.opted_out == {"1 303 555 0100"}
         forged = {**stop, "refid": "R3", "signature": "SECRET CODE"}
         assert (await http.post("/", json=forged)).status_code == 403
     out = capsys.readouterr().out

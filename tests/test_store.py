@@ -47,3 +47,42 @@ async def test_bounded() -> None:
     assert len(store) == 3
     assert await store.claim("a", lease=1) is Claim.CLAIMED  # oldest forgotten
     assert await store.claim("e", lease=1) is Claim.HANDLED
+
+
+async def test_handler_successes_are_kept_until_the_refid_is_handled() -> None:
+    store = MemoryStore()
+    assert await store.successes("a") == set()
+    await store.record_success("a", "0:app.first")
+    await store.record_success("a", "1:app.second")
+    await store.record_success("a", "0:app.first")
+    await store.record_success("b", "0:app.first")
+    assert await store.successes("a") == {"0:app.first", "1:app.second"}
+    await store.release("a")  # a failed attempt keeps what succeeded
+    assert await store.successes("a") == {"0:app.first", "1:app.second"}
+    await store.mark_handled("a")
+    assert await store.successes("a") == set()
+    assert await store.successes("b") == {"0:app.first"}
+
+
+async def test_handler_successes_are_bounded() -> None:
+    store = MemoryStore(max_entries=2)
+    for refid in "abc":
+        await store.record_success(refid, "h")
+    assert await store.successes("a") == set()  # oldest forgotten: its handlers may run again
+    assert await store.successes("c") == {"h"}
+
+
+def test_a_store_without_the_progress_methods_is_refused_at_construction() -> None:
+    from intelepeer_async import InvalidInputError
+    from receiver import SmsReceiver
+
+    class OldStore:  # the three-method protocol from before issue 9
+        async def claim(self, refid: str, *, lease: float) -> Claim:
+            return Claim.CLAIMED
+
+        async def mark_handled(self, refid: str) -> None: ...
+
+        async def release(self, refid: str) -> None: ...
+
+    with pytest.raises(InvalidInputError, match="record_success, successes"):
+        SmsReceiver(allow_unverified=True, store=OldStore())  # type: ignore[arg-type]

@@ -13,7 +13,7 @@ from receiver import BasicAuth, HmacSignature, InboundSms, SharedCode
 
 
 def message(signature: str | None = None, **changes: str) -> InboundSms:
-    data = {"refid": "R1", "from": "+13035550100", "to": "+13035550111", "message": "Hi there"}
+    data = {"refid": "R1", "from_": "+13035550100", "to": "+13035550111", "message": "Hi there"}
     data.update(changes)
     if signature is not None:
         data["signature"] = signature
@@ -34,15 +34,55 @@ def test_shared_code_rotation() -> None:
         SharedCode("")
 
 
-def test_hmac_default_is_hex_sha256_of_refid_and_message() -> None:
-    expected = hmac.new(b"k1", b"R1Hi there", hashlib.sha256).hexdigest()
+def netstrings(*fields: str) -> bytes:
+    return b"".join(b"%d:%s," % (len(f.encode()), f.encode()) for f in fields)
+
+
+def test_hmac_default_is_hex_sha256_of_netstrings_of_refid_from_to_message() -> None:
+    signed = b"2:R1,12:+13035550100,12:+13035550111,8:Hi there,"
+    assert netstrings("R1", "+13035550100", "+13035550111", "Hi there") == signed
+    expected = hmac.new(b"k1", signed, hashlib.sha256).hexdigest()
     verifier = HmacSignature("k1")
+    assert verifier.signed_text(message()) == signed
+    assert verifier.sign(message(), "k1") == expected
     assert verifier.verify(message(expected))
     assert verifier.verify(message(expected.upper()))  # hex compared case-insensitively
     assert not verifier.verify(message(expected[:-1] + "0" if expected[-1] != "0" else "1"))
     assert not verifier.verify(message("zz-not-hex"))
     assert not verifier.verify(message(None))
     assert not verifier.verify(message(expected, message="Hi there!"))  # tampered text
+
+
+def test_hmac_default_cannot_be_shifted_or_resent_from_another_number() -> None:
+    """Issue 9 item 4: three forgeries made from one genuine message are refused."""
+    verifier = HmacSignature("k1")
+    genuine = message(refid="ABCDEF1234567890ABCDEF1234567890", message="Hello World!")
+    signature = verifier.sign(genuine, "k1")
+    assert verifier.verify(genuine.model_copy(update={"signature": signature}))
+    forgeries = [
+        # the refid's last characters moved into the text: same concatenation
+        {"refid": "ABCDEF1234567890ABCDEF12345678", "message": "90Hello World!"},
+        {"from_": "+19995550100"},  # any sender
+        {"to": "+19995550111"},  # another of the account's numbers
+        # a field boundary moved between from and to
+        {"from_": "+1303555010", "to": "0+13035550111"},
+    ]
+    for changes in forgeries:
+        forged = genuine.model_copy(update={**changes, "signature": signature})
+        assert not verifier.verify(forged), changes
+
+
+def test_verifiers_never_raise_on_text_that_is_not_valid_unicode() -> None:
+    lone = "x\ud800"
+    shared = SharedCode("code")
+    hmac_verifier = HmacSignature("k1")
+    assert not shared.verify(message(lone))
+    for field in ("refid", "from_", "to", "message"):
+        # Parsing refuses such text (400); a message built in code skips that check.
+        odd = message("00").model_copy(update={field: lone})
+        assert not hmac_verifier.verify(odd)
+        signed = odd.model_copy(update={"signature": hmac_verifier.sign(odd, "k1")})
+        assert hmac_verifier.verify(signed)
 
 
 @pytest.mark.parametrize(
