@@ -4,8 +4,11 @@ Seed 002 lists every 400 text but not which rule produces which. The rules here
 give each documented text one clear cause (see `onboard_problem`): with a
 ``consistency_id`` the agent's identity is that MSDS Consistency GUID, without
 one it is the Azure Object ID, and a number or UPN already held by an active
-agent is refused with the text naming how it clashes. Offboarded agents keep
-their record (``status: "offboarded"``) but hold nothing.
+agent is refused with the text naming how it clashes (a UPN held by an agent
+with no Consistency GUID: "UPN is already registered with SmartCommunicator").
+Update and offboard refusals use their own documented shape
+(``{"status": "error", "message"}``). Offboarded agents keep their record
+(``status: "offboarded"``) but hold nothing; onboarding one again revives it.
 """
 
 from __future__ import annotations
@@ -74,6 +77,8 @@ def onboard_problem(
         if by_phone:
             return TN_SAME_CID if by_phone.consistency_id == cid else TN_DIFF_CID
         if by_upn:
+            if by_upn.consistency_id is None:  # held by an agent known by Object ID only
+                return UPN_REGISTERED
             return UPN_SAME_CID if by_upn.consistency_id == cid else UPN_DIFF_CID
         if by_uoid and by_uoid.consistency_id != cid:
             return AOID_DIFF_CID

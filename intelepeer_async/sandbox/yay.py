@@ -121,10 +121,8 @@ def routes(world: World) -> list[BaseRoute]:
             return body
         flow_uuid = str(uuid_module.uuid4())
         flows[flow_uuid] = _stored(body, flow_uuid, today(), today())
-        # As the seed's 201 example: the flow as sent, with its new uuid.
-        result = {
-            k: v for k, v in flows[flow_uuid].items() if k not in ("created_on", "updated_on")
-        }
+        # As the seed's 201 example: the flow as sent, with its uuid and created_on.
+        result = {k: v for k, v in flows[flow_uuid].items() if k != "updated_on"}
         return envelope(result, 201)
 
     async def get_flow(request: Request) -> Response:
