@@ -5,19 +5,18 @@ from __future__ import annotations
 import base64
 import json
 import socket
-import threading
-import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import anyio
 import httpx
 import pytest
-import uvicorn
 
 from intelepeer_async.sandbox import Sandbox, SandboxConfig, serve
 from intelepeer_async.sandbox.delivery import _allowed_host
 from receiver import HmacSignature, InboundSms, SharedCode, SmsReceiver
+
+from .serving import uvicorn_in_thread
 
 pytestmark = pytest.mark.anyio
 
@@ -81,19 +80,8 @@ def served_receiver() -> Iterator[tuple[str, list[str], list[str]]]:
             raise RuntimeError("forced failure")
         handled.append(msg.refid)
 
-    config = uvicorn.Config(rx.app, host="127.0.0.1", port=0, log_level="critical", lifespan="on")
-    uv = uvicorn.Server(config)
-    thread = threading.Thread(target=uv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not uv.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.01)
-    port = uv.servers[0].sockets[0].getsockname()[1]
-    yield f"http://intelepeer:pw@127.0.0.1:{port}/", calls, handled
-    uv.should_exit = True
-    thread.join(timeout=10)
-    assert not thread.is_alive()
+    with uvicorn_in_thread(rx.app) as url:
+        yield f"http://intelepeer:pw@{url.removeprefix('http://')}/", calls, handled
 
 
 async def test_delivery_to_a_served_receiver_with_failure_and_redelivery(

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import json
-import threading
-import time
 from collections.abc import AsyncIterator, Iterator
 
 import anyio
 import httpx
 import pytest
-import uvicorn
 from anyio.abc import SocketStream
 
 from intelepeer_async.sandbox import SandboxConfig, SandboxServer, create_app, serve
+
+from .serving import uvicorn_in_thread
 
 pytestmark = pytest.mark.anyio
 
@@ -193,19 +192,9 @@ def uvicorn_app() -> Iterator[str]:
     app = create_app(SandboxConfig(clock_rate=0))
     app.sandbox.add_fault(kind="drop_before", method="GET", path="/_rest/v4/app/sms/mdr", times=1)
     app.sandbox.add_fault(kind="drop_after", method="POST", path=SEND, times=1)
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="critical", lifespan="on")
-    uv = uvicorn.Server(config)
-    thread = threading.Thread(target=uv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not uv.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.01)
-    assert app.sandbox.running  # the lifespan started it
-    yield f"http://127.0.0.1:{uv.servers[0].sockets[0].getsockname()[1]}"
-    uv.should_exit = True
-    thread.join(timeout=10)
-    assert not thread.is_alive()
+    with uvicorn_in_thread(app) as url:
+        assert app.sandbox.running  # the lifespan started it
+        yield url
     assert not app.sandbox.running
 
 

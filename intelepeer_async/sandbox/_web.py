@@ -9,7 +9,16 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-__all__ = ["RECORD_KEY", "SandboxError", "answer", "json_body", "json_object", "note", "v4_error"]
+__all__ = [
+    "RECORD_KEY",
+    "SandboxError",
+    "answer",
+    "json_body",
+    "json_object",
+    "note",
+    "refuse",
+    "v4_error",
+]
 
 #: Where the app puts the request's log record in the ASGI scope.
 RECORD_KEY = "intelepeer.sandbox.record"
@@ -31,6 +40,12 @@ def answer(body: Any, status: int = 200, headers: dict[str, str] | None = None) 
 def v4_error(status: int, text: str | None = None) -> Response:
     """The Atmosphere v4 error shape, as the authenticate page shows it."""
     return answer({"code": status, "error": text or HTTPStatus(status).phrase}, status)
+
+
+def refuse(request: Request, status: int, text: str | None = None, *, why: str = "") -> Response:
+    """A v4 error answer, its reason noted in the request log."""
+    note(request, why or text or HTTPStatus(status).phrase)
+    return v4_error(status, text)
 
 
 def note(request: Request, text: str) -> None:

@@ -211,7 +211,10 @@ def routes(world: World) -> list[BaseRoute]:
         found = find(world.agents, request.path_params["agent_id"], key)
         return answer(found[0].view()) if found else _not_found(NO_RECORDS)
 
-    async def target(request: Request) -> AgentRecord | Response:
+    def target(request: Request) -> AgentRecord | Response:
+        """The one agent an update or offboard names, or the refusal."""
+        if refused := refusal(request):
+            return refused
         key = key_id(request, WRITE_KEYS)
         if key is None:
             return _update_error("key_id must be one of " + ", ".join(WRITE_KEYS))
@@ -223,9 +226,7 @@ def routes(world: World) -> list[BaseRoute]:
         return found[0]
 
     async def update(request: Request) -> Response:
-        if refused := refusal(request):
-            return refused
-        agent = await target(request)
+        agent = target(request)
         if isinstance(agent, Response):
             return agent
         body = await json_object(request)
@@ -247,9 +248,7 @@ def routes(world: World) -> list[BaseRoute]:
         return answer(agent.view())
 
     async def offboard(request: Request) -> Response:
-        if refused := refusal(request):
-            return refused
-        agent = await target(request)
+        agent = target(request)
         if isinstance(agent, Response):
             return agent
         if not agent.active:

@@ -16,10 +16,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from ._web import answer, json_object, note, v4_error
+from ._web import answer, json_object, note, refuse, v4_error
 from .state import World
 
-__all__ = ["envelope", "routes", "smartcomm_refusal", "v4_refusal", "yay_account"]
+__all__ = ["envelope", "routes", "smartcomm_refusal", "v4_json", "v4_refusal", "yay_account"]
 
 #: The MDR page documents this body for a token past its 24 hours.
 # Assumption: every v4 endpoint answers an expired token the same way.
@@ -61,6 +61,15 @@ def v4_refusal(world: World, request: Request, *, mdr: bool = False) -> Response
     if status == "expired":
         return answer(EXPIRED, 401)
     return answer({"detail": "unauthorized"}, 401) if mdr else v4_error(401)
+
+
+async def v4_json(world: World, request: Request) -> dict[str, Any] | Response:
+    """The JSON-object body of a request with a valid v4 token, or the refusal."""
+    refused = v4_refusal(world, request)
+    if refused is not None:
+        return refused
+    body = await json_object(request)
+    return refuse(request, 400, why="body is not a JSON object") if body is None else body
 
 
 def smartcomm_refusal(world: World, request: Request) -> Response | None:

@@ -21,8 +21,8 @@ from ..errors import InvalidInputError
 from ..models.sms import MAX_INLINE_MEDIA_BYTES
 from ..resources.webhooks import validate_webhook_url
 from ..types import is_e164, is_short_code
-from ._web import answer, json_object, note, v4_error
-from .auth import v4_refusal
+from ._web import answer, json_object, refuse
+from .auth import v4_json, v4_refusal
 from .state import RCC, Number, OutboundMessage, World, new_refid
 
 __all__ = ["endpoint_problem", "routes", "set_webhook"]
@@ -121,17 +121,12 @@ def _send_problem(world: World, body: dict[str, Any]) -> tuple[int, str] | None:
 
 def routes(world: World) -> list[BaseRoute]:
     async def send(request: Request) -> Response:
-        refused = v4_refusal(world, request)
-        if refused is not None:
-            return refused
-        body = await json_object(request)
-        if body is None:
-            note(request, "body is not a JSON object")
-            return v4_error(400)
+        body = await v4_json(world, request)
+        if isinstance(body, Response):
+            return body
         problem = _send_problem(world, body)
         if problem is not None:
-            note(request, problem[1])
-            return v4_error(*problem)
+            return refuse(request, *problem)
         guid = body.get("guid")
         message = OutboundMessage(
             refid=new_refid(),
@@ -160,54 +155,45 @@ def routes(world: World) -> list[BaseRoute]:
             body = await json_object(request)
             refid = body.get("refid") if body is not None else None
         if not isinstance(refid, str) or not refid:
-            note(request, "refid missing")
-            return v4_error(400, "refid is required")
+            return refuse(request, 400, "refid is required")
         message = world.messages.get(refid)
         if message is None or message.media:
             # The MDR covers SMS only: an MMS has no record here.
-            note(request, "no SMS with this refid")
-            return v4_error(404, "record not found")
+            return refuse(request, 404, "record not found", why="no SMS with this refid")
         state = message.status(world.now(), world.config)
         return answer({"code": 200, "RCC_en": state, "RCC": RCC[state]})
 
     async def provision(request: Request) -> Response:
-        refused = v4_refusal(world, request)
-        if refused is not None:
-            return refused
-        body = await json_object(request)
-        endpoints = body.get("endpoints") if body is not None else None
+        body = await v4_json(world, request)
+        if isinstance(body, Response):
+            return body
+        endpoints = body.get("endpoints")
         if not isinstance(endpoints, list) or len(endpoints) != 1:
-            note(request, "endpoints must list exactly one number")
-            return v4_error(400, "endpoints must list exactly one number")
+            return refuse(request, 400, "endpoints must list exactly one number")
         found = _lookup(world, endpoints[0])
         if not isinstance(found, Number):
-            note(request, found[1])
-            return v4_error(*found)
+            return refuse(request, *found)
         state = world.provisioning_state(found)
         if state == "provisioned":
             # Assumption: asking again for a number that has SMS is a 400 with its reason.
-            note(request, "already provisioned")
-            return v4_error(400, "The telephone number is already enabled for SMS")
+            return refuse(request, 400, "The telephone number is already enabled for SMS")
         if state is not None:
-            note(request, f"provisioning in progress ({state})")
-            return v4_error(409, "Provisioning is already in progress for this number")
+            text = "Provisioning is already in progress for this number"
+            return refuse(request, 409, text, why=f"provisioning in progress ({state})")
         found.requested_at = world.now()
         return answer({"code": 202, "provisioning": {"state": "requested"}}, 202)
 
     async def webhook_set(request: Request) -> Response:
-        refused = v4_refusal(world, request)
-        if refused is not None:
-            return refused
-        body = await json_object(request)
-        endpoints = body.get("endpoints") if body is not None else None
+        body = await v4_json(world, request)
+        if isinstance(body, Response):
+            return body
+        endpoints = body.get("endpoints")
         if not isinstance(endpoints, list) or not endpoints:
-            note(request, "endpoints must be a non-empty list")
-            return v4_error(400, "endpoints must be a non-empty list")
+            return refuse(request, 400, "endpoints must be a non-empty list")
         try:
-            url = validate_webhook_url(body.get("webhook") if body is not None else None)
+            url = validate_webhook_url(body.get("webhook"))
         except InvalidInputError:
-            note(request, BAD_URL)
-            return v4_error(400, BAD_URL)
+            return refuse(request, 400, BAD_URL)
         status, reply = set_webhook(world, endpoints, url)
         return answer(reply, status)
 
@@ -220,8 +206,7 @@ def routes(world: World) -> list[BaseRoute]:
             # Assumption: a number never provisioned has no webhook record at all.
             found = (400, NOT_ENABLED)
         if not isinstance(found, Number):
-            note(request, found[1])
-            return v4_error(*found)
+            return refuse(request, *found)
         return answer({"code": 200, **_webhook_view(world, found)})
 
     return [

@@ -14,8 +14,8 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from ..types import is_e164
-from ._web import answer, json_object, note, v4_error
-from .auth import v4_refusal
+from ._web import answer, refuse
+from .auth import v4_json
 from .clock import iso
 from .state import World
 
@@ -29,26 +29,18 @@ def routes(world: World) -> list[BaseRoute]:
         async def trigger(request: Request) -> Response:
             # Assumption: the legacy URL's page shows no auth header, but lists 401;
             # both URLs take the v4 token, as the SDK sends it.
-            refused = v4_refusal(world, request)
-            if refused is not None:
-                return refused
-            body = await json_object(request)
-            if body is None:
-                note(request, "body is not a JSON object")
-                return v4_error(400)
+            body = await v4_json(world, request)
+            if isinstance(body, Response):
+                return body
             flow_id, ani, dnis = (body.get(key) for key in _RESERVED)
             if not isinstance(flow_id, str) or not flow_id:
-                note(request, "flowId missing or not a string")
-                return v4_error(400)
+                return refuse(request, 400, why="flowId missing or not a string")
             if not is_e164(ani) or not is_e164(dnis):
-                note(request, "ANI and DNIS must be E.164 numbers")
-                return v4_error(400)
+                return refuse(request, 400, why="ANI and DNIS must be E.164 numbers")
             if flow_id not in world.config.smartflows:
-                note(request, "no SmartFlow with this flowId")
-                return v4_error(404)
+                return refuse(request, 404, why="no SmartFlow with this flowId")
             if dnis not in world.numbers:
-                note(request, "DNIS is not a number on the account")
-                return v4_error(403)
+                return refuse(request, 403, why="DNIS is not a number on the account")
             world.add_trigger(
                 {
                     "flowId": flow_id,
