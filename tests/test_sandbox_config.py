@@ -65,6 +65,12 @@ def test_missing_config_file_and_bad_hmac_setting(tmp_path: Path) -> None:
         Sandbox(SandboxConfig(signature="hmac", hmac_digest="md17"))
 
 
+def test_config_repr_hides_secrets() -> None:
+    text = repr(SandboxConfig(password="hunter2", hmac_secret="hs-1", portal_token="pt-1"))
+    assert "username='demo'" in text
+    assert not any(secret in text for secret in ("hunter2", "hs-1", "pt-1", "demo-shared-code"))
+
+
 def test_state_shows_only_the_demo_secrets() -> None:
     default = Sandbox().state()
     assert default["account"]["password"] == "demo"

@@ -98,3 +98,14 @@ def test_the_readme_fixture_example_passes_in_a_project_of_its_own(tmp_path: Pat
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "1 passed" in done.stdout
+
+
+def test_importing_the_package_and_the_plugin_is_cheap() -> None:
+    """pytest loads the plugin in every run of a project that has the package installed."""
+    code = (
+        "import sys, intelepeer_async.sandbox, intelepeer_async.sandbox.pytest_plugin; "
+        "print(' '.join(sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    loaded = set(done.stdout.split())
+    assert not loaded & {"httpx", "starlette", "h11", "anyio", "intelepeer_async.sandbox.app"}

@@ -128,8 +128,20 @@ async def test_unknown_paths_answer_json_404(server: SandboxServer) -> None:
         missing = await http.get("/nope")
         control = await http.get("/_sandbox/nope")
     assert (missing.status_code, missing.json()) == (404, {"code": 404, "error": "Not Found"})
-    assert control.status_code == 404
+    assert (control.status_code, control.json()["error"]) == (404, "Not Found")
     assert [r["path"] for r in server.sandbox.requests()] == ["/nope"]  # control calls unlogged
+
+
+async def test_absurd_bodies_are_refused_not_crashed_on(server: SandboxServer) -> None:
+    deep = b"[" * 1500 + b"]" * 1500  # deeper than json can parse, within the body limit
+    async with httpx.AsyncClient(base_url=server.url) as http:
+        login = {"username": "demo", "password": "demo"}
+        token = (await http.post("/_rest/v4/authenticate", json=login)).json()["token"]
+        headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+        nested = await http.post(SEND, content=deep, headers=headers)
+        binary = await http.post(SEND, content=b"\xff\xfe{", headers=headers)
+    assert (nested.status_code, binary.status_code) == (400, 400)
+    assert server.sandbox.requests(path=SEND)[0]["body"] == "<3000 bytes, nested too deeply to log>"
 
 
 async def test_request_log_masks_passwords_and_filters(server: SandboxServer) -> None:

@@ -63,7 +63,7 @@ async def json_body(request: Request) -> tuple[Any, bool]:
         return None, False
     try:
         return json.loads(raw), True
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting
         return None, False
 
 

@@ -77,6 +77,8 @@ def _logged(body: bytes) -> Any:
         return None
     try:
         return redact(json.loads(body))
+    except RecursionError:
+        return f"<{len(body)} bytes, nested too deeply to log>"
     except ValueError:
         text = body.decode("utf-8", "replace")
         return redact(text)
@@ -88,7 +90,7 @@ class SandboxApp:
     def __init__(self, sandbox: Sandbox, vendor: list[BaseRoute], control: list[BaseRoute]) -> None:
         self._sandbox = sandbox
         self._vendor = Router(vendor, default=self._not_found)
-        self._control = Router(control)
+        self._control = Router(control, default=self._not_found)
 
     @property
     def sandbox(self) -> Sandbox:
@@ -113,12 +115,15 @@ class SandboxApp:
             await send({"type": "lifespan.shutdown.complete"})
             return
         try:
-            async with self._sandbox:
-                await send({"type": "lifespan.startup.complete"})
-                await receive()  # lifespan.shutdown
+            await self._sandbox.__aenter__()
         except Exception as exc:
             await send({"type": "lifespan.startup.failed", "message": type(exc).__name__})
             return
+        try:
+            await send({"type": "lifespan.startup.complete"})
+            await receive()  # lifespan.shutdown
+        finally:
+            await self._sandbox.__aexit__(None, None, None)
         await send({"type": "lifespan.shutdown.complete"})
 
     async def _not_found(self, scope: Scope, receive: Receive, send: Send) -> None:

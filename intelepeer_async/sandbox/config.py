@@ -84,16 +84,19 @@ def _numbers(first: int, count: int) -> list[str]:
 
 
 class SandboxConfig(BaseModel):
-    """The simulated world and its rules. Defaults are the documented demo account."""
+    """The simulated world and its rules. Defaults are the documented demo account.
+
+    Passwords, tokens and signing secrets are left out of its repr.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     # -- IntelePeer account --------------------------------------------------
     username: str = "demo"
-    password: str = "demo"  # noqa: S105 - the documented demo account
+    password: str = Field(default="demo", repr=False)
     customer_id: int = 12345678
     #: A long-lived token as copied from the portal: valid until the world ends.
-    portal_token: str | None = "demo-portal-token"  # noqa: S105 - documented demo
+    portal_token: str | None = Field(default="demo-portal-token", repr=False)
     #: Numbers on the account with SMS enabled (webhooks can be set on them).
     sms_numbers: list[str] = Field(default_factory=lambda: _numbers(100, 10))
     #: Numbers on the account without SMS: `provision` enables them.
@@ -122,7 +125,7 @@ class SandboxConfig(BaseModel):
     # -- Yay.com reseller ----------------------------------------------------
     yay_reseller: str = "demo"
     yay_user: str = "demo"
-    yay_password: str = "demo"  # noqa: S105 - the documented demo reseller
+    yay_password: str = Field(default="demo", repr=False)
     #: Sub-accounts that ``X-Auth-For`` may name; each has its own call flows.
     yay_sub_accounts: list[str] = Field(default_factory=list)
     #: Lowest call-flow extension that next-extension hands out.
@@ -131,8 +134,8 @@ class SandboxConfig(BaseModel):
     # -- inbound SMS ---------------------------------------------------------
     #: How inbound messages are signed: the portal's shared code, an HMAC, or not at all.
     signature: Literal["shared_code", "hmac", "none"] = "shared_code"
-    shared_code: str = "demo-shared-code"
-    hmac_secret: str = "demo-hmac-secret"  # noqa: S105 - documented demo
+    shared_code: str = Field(default="demo-shared-code", repr=False)
+    hmac_secret: str = Field(default="demo-hmac-secret", repr=False)
     #: Passed to `receiver.HmacSignature` only when set, so its defaults apply otherwise.
     hmac_digest: str | None = None
     hmac_encoding: str | None = None
