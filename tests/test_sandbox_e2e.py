@@ -8,6 +8,7 @@ is the witness, so these assertions hold whatever the client's internals.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from typing import Any
 
 import anyio
@@ -196,41 +197,37 @@ async def test_yay_checks_credentials(server: SandboxServer) -> None:
             await yay.callflows.list()
 
 
-async def test_v4_login_expires_mid_run(no_sleep: list[float]) -> None:
-    config = SandboxConfig(clock_rate=0, token_lifetime=600)
+#: Real seconds a token must have lived before the client treats a 401 on it as expiry
+#: rather than as the API's answer (issue 8 sets this grace at 2 s at most). A real token
+#: is 24 h old when it expires; the virtual clock gets there at once, so let it age.
+TOKEN_GRACE = 2.5
+
+
+async def test_logins_expire_mid_run() -> None:
+    config = SandboxConfig(clock_rate=0, token_lifetime=600, smartcomm_token_lifetime=3600)
     async with serve(config) as server, server.intelepeer_client() as ip:
         first = await ip.sms.send(from_="+13035550100", to="+13035550111", text="1")
-        await server.sandbox.advance(601)  # the token expires; the client does not know
+        with pytest.raises(NotFoundError):  # no agents yet: the documented 404
+            await ip.agents.list()
+        await anyio.sleep(TOKEN_GRACE)
+        await server.sandbox.advance(3601)  # both tokens expire; the client cannot know
         second = await ip.sms.send(from_="+13035550100", to="+13035550111", text="2")
+        with pytest.raises(NotFoundError):
+            await ip.agents.list()
     assert first.refid != second.refid
     assert statuses(server, LOGIN) == [200, 200]
     assert statuses(server, SEND) == [202, 401, 202]
-    expired = server.sandbox.requests(path=SEND)[1]
-    assert expired["note"] == "v4 token expired"
-    assert len(server.sandbox.state()["messages"]) == 2
-
-
-async def test_smartcomm_jwt_expires_mid_run(no_sleep: list[float]) -> None:
-    config = SandboxConfig(clock_rate=0, smartcomm_token_lifetime=3600)
-    async with serve(config) as server, server.intelepeer_client() as ip:
-        with pytest.raises(NotFoundError):
-            await ip.agents.list()
-        await server.sandbox.advance(3601)
-        with pytest.raises(NotFoundError):
-            await ip.agents.list()
+    assert server.sandbox.requests(path=SEND)[1]["note"] == "v4 token expired"
     assert statuses(server, "/rest/v1/authenticate") == [200, 200]
     assert statuses(server, "/rest/v1/smartcomm/*") == [404, 401, 404]
+    assert len(server.sandbox.state()["messages"]) == 2
 
 
 async def test_portal_token_and_legacy_token_url(server: SandboxServer) -> None:
     async with AsyncIntelePeer(token="demo-portal-token", base_url=server.url) as ip:
         await ip.sms.send(from_="+13035550100", to="+13035550111", text="portal token")
-    legacy = ServiceURLs.all_at(server.url)
-    legacy = ServiceURLs(
-        api=legacy.api,
-        auth=legacy.auth,
-        smartcomm=legacy.smartcomm,
-        smartflows_legacy=legacy.smartflows_legacy,
+    legacy = replace(
+        ServiceURLs.all_at(server.url),
         token_url=f"{server.url}/_rest/v4/app/sms/authenticate/get_portal_auth_token",
     )
     async with AsyncIntelePeer(username="demo", password="demo", urls=legacy) as ip:
