@@ -54,12 +54,8 @@ async def started(config: SandboxConfig, sink: Any, url: str = "http://rx.test/s
     return sb
 
 
-@pytest.fixture
-def frozen() -> SandboxConfig:
-    return SandboxConfig(clock_rate=0)
-
-
-def frozen_with(**fields: Any) -> SandboxConfig:
+def frozen(**fields: Any) -> SandboxConfig:
+    """A config whose clock moves only when a test advances it."""
     return SandboxConfig(clock_rate=0, **fields)
 
 
@@ -146,8 +142,8 @@ async def test_signatures_verify_with_the_receiver(
     assert not SharedCode("something else").verify(InboundSms.model_validate(body))
 
 
-async def test_hmac_settings_are_passed_through_not_defaulted(frozen: SandboxConfig) -> None:
-    config = frozen_with(signature="hmac", hmac_encoding="base64")
+async def test_hmac_settings_are_passed_through_not_defaulted() -> None:
+    config = frozen(signature="hmac", hmac_encoding="base64")
     sink = Sink()
     async with await started(config, sink) as sb:
         await sb.send_inbound(SENDER, NUMBER, "x")
@@ -156,9 +152,9 @@ async def test_hmac_settings_are_passed_through_not_defaulted(frozen: SandboxCon
     assert not HmacSignature("demo-hmac-secret").verify(message)  # hex would not match
 
 
-async def test_unsigned_and_basic_auth_from_userinfo(frozen: SandboxConfig) -> None:
+async def test_unsigned_and_basic_auth_from_userinfo() -> None:
     sink = Sink()
-    config = frozen_with(signature="none")
+    config = frozen(signature="none")
     async with await started(config, sink, "http://ip%40co:p%3Ass@rx.test/sms") as sb:
         await sb.send_inbound(SENDER, NUMBER, "x")
     seen = sink.seen[0]
@@ -168,9 +164,9 @@ async def test_unsigned_and_basic_auth_from_userinfo(frozen: SandboxConfig) -> N
     assert seen["headers"][b"content-type"] == b"application/json"
 
 
-async def test_refid_is_fresh_and_32_characters(frozen: SandboxConfig) -> None:
+async def test_refid_is_fresh_and_32_characters() -> None:
     sink = Sink()
-    async with await started(frozen, sink) as sb:
+    async with await started(frozen(), sink) as sb:
         for _ in range(3):
             await sb.send_inbound(SENDER, NUMBER, "x")
     refids = [s["body"]["refid"] for s in sink.seen]
@@ -181,9 +177,9 @@ async def test_refid_is_fresh_and_32_characters(frozen: SandboxConfig) -> None:
 # -- retries --------------------------------------------------------------------------------
 
 
-async def test_five_attempts_in_all_on_the_virtual_backoff(frozen: SandboxConfig) -> None:
+async def test_five_attempts_in_all_on_the_virtual_backoff() -> None:
     sink = Sink(500, 500, 500, 500, 500, 500)
-    async with await started(frozen, sink) as sb:
+    async with await started(frozen(), sink) as sb:
         sent = await sb.send_inbound(SENDER, NUMBER, "x")
         start = sent["message"]["received_at"]
         assert len(sink.seen) == 1
@@ -199,9 +195,9 @@ async def test_five_attempts_in_all_on_the_virtual_backoff(frozen: SandboxConfig
     assert all(a["error"] == "HTTP 500" and a["latency_ms"] >= 0 for a in delivery["attempts"])
 
 
-async def test_only_http_200_ends_the_attempts(frozen: SandboxConfig) -> None:
+async def test_only_http_200_ends_the_attempts() -> None:
     sink = Sink(204, 201, 200)
-    config = frozen_with(delivery_backoff=[10.0], max_delivery_attempts=3)
+    config = frozen(delivery_backoff=[10.0], max_delivery_attempts=3)
     async with await started(config, sink) as sb:
         await sb.send_inbound(SENDER, NUMBER, "x")
         await sb.advance(9)
@@ -216,7 +212,7 @@ async def test_unreachable_and_remote_targets_are_failed_attempts() -> None:
     with socket.socket() as closed:
         closed.bind(("127.0.0.1", 0))
         port = closed.getsockname()[1]  # bound, never listening: connections are refused
-    config = frozen_with(max_delivery_attempts=1)
+    config = frozen(max_delivery_attempts=1)
     async with Sandbox(config) as sb:
         sb.world.numbers[NUMBER].webhook = f"http://127.0.0.1:{port}/"
         sb.world.numbers["+13035550103"].webhook = "https://rx.example.com/sms"
@@ -234,9 +230,9 @@ def test_loopback_rule() -> None:
     assert not any(_allowed_host(h) for h in remote)
 
 
-async def test_a_slow_receiver_times_out(frozen: SandboxConfig) -> None:
+async def test_a_slow_receiver_times_out() -> None:
     sink = Sink(delay=5)
-    config = frozen_with(delivery_timeout=0.2, max_delivery_attempts=1)
+    config = frozen(delivery_timeout=0.2, max_delivery_attempts=1)
     async with await started(config, sink) as sb:
         sent = await sb.send_inbound(SENDER, NUMBER, "x")
     attempt = sent["deliveries"][0]["attempts"][0]
@@ -246,7 +242,7 @@ async def test_a_slow_receiver_times_out(frozen: SandboxConfig) -> None:
 # -- delivery faults ---------------------------------------------------------------------
 
 
-async def test_duplicate_delivery_is_handled_once_by_the_receiver(frozen: SandboxConfig) -> None:
+async def test_duplicate_delivery_is_handled_once_by_the_receiver() -> None:
     handled: list[str] = []
     rx = SmsReceiver(verifier=SharedCode("demo-shared-code"))
 
@@ -254,7 +250,7 @@ async def test_duplicate_delivery_is_handled_once_by_the_receiver(frozen: Sandbo
     async def handler(msg: InboundSms) -> None:
         handled.append(msg.refid)
 
-    config = frozen_with(faults=[{"kind": "duplicate", "times": 1}])
+    config = frozen(faults=[{"kind": "duplicate", "times": 1}])
     async with await started(config, rx.app, "http://rx.test/") as sb:
         sent = await sb.send_inbound(SENDER, NUMBER, "twice")
         await sb.send_inbound(SENDER, NUMBER, "once")
@@ -265,9 +261,9 @@ async def test_duplicate_delivery_is_handled_once_by_the_receiver(frozen: Sandbo
     assert len(handled) == 2 and handled[0] == sent["message"]["refid"]
 
 
-async def test_out_of_order_delivery(frozen: SandboxConfig) -> None:
+async def test_out_of_order_delivery() -> None:
     sink = Sink()
-    config = frozen_with(faults=[{"kind": "out_of_order", "seconds": 5, "times": 1}])
+    config = frozen(faults=[{"kind": "out_of_order", "seconds": 5, "times": 1}])
     async with await started(config, sink) as sb:
         await sb.send_inbound(SENDER, NUMBER, "first")
         await sb.send_inbound(SENDER, NUMBER, "second")

@@ -368,3 +368,27 @@ async def test_yay_header_checks() -> None:
         own = await http.get("/voip/flow", headers=YAY)
         sub = await http.get("/voip/flow", headers={**YAY, "X-Auth-For": "sub-1"})
     assert (len(own.json()["result"]), len(sub.json()["result"])) == (0, 1)
+
+
+# -- in-process clients ---------------------------------------------------------------------
+
+
+async def test_sdk_clients_in_process_with_a_dropped_connection() -> None:
+    from intelepeer_async import APIConnectionError, AsyncIntelePeer, AsyncYay
+
+    async with Sandbox(SandboxConfig(clock_rate=0)) as sb:
+        sb.add_fault(kind="drop_after", path="/_rest/v4/app/sms/send", times=1)
+        async with sb.client() as http:
+            ip = AsyncIntelePeer(
+                username="demo", password="demo", base_url=sb.url, http_client=http
+            )
+            with pytest.raises(APIConnectionError) as err:
+                await ip.sms.send(from_="+13035550100", to="+13035550111", text="x")
+            assert err.value.may_have_been_processed
+            yay = AsyncYay(
+                reseller="demo", user="demo", password="demo", base_url=sb.url, http_client=http
+            )
+            assert await yay.callflows.next_extension() == 500
+        async with sb.intelepeer_client() as shared:
+            await shared.sms.send(from_="+13035550100", to="+13035550111", text="y")
+    assert [m["text"] for m in sb.state()["messages"]] == ["x", "y"]  # the dropped one counted
