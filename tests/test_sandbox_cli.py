@@ -1,0 +1,153 @@
+"""``python -m intelepeer_async.sandbox`` / ``intelepeer sandbox``, as a real process."""
+
+from __future__ import annotations
+
+import json
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from intelepeer_async.sandbox.cli import sandbox_command
+
+COMMAND = [sys.executable, "-m", "intelepeer_async.sandbox"]
+
+
+def start(*args: str) -> tuple[subprocess.Popen[str], str]:
+    proc = subprocess.Popen(
+        [*COMMAND, "--port", "0", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    url = proc.stdout.readline().strip()  # the first line, flushed as soon as it listens
+    assert url.startswith("http://127.0.0.1:"), (url, proc.stderr.read() if proc.stderr else "")
+    return proc, url
+
+
+def stop(proc: subprocess.Popen[str], sig: int) -> tuple[int, str]:
+    proc.send_signal(sig)
+    code = proc.wait(timeout=15)
+    assert proc.stdout is not None and proc.stderr is not None
+    # read(), not communicate(): the first line's readline may have buffered the rest
+    return code, proc.stdout.read() + proc.stderr.read()
+
+
+@pytest.fixture
+def served() -> Iterator[str]:
+    proc, url = start("--clock-rate", "0", "--username", "ann", "--password", "s3cret-pw")
+    try:
+        yield url
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate(timeout=15)
+
+
+def send_inbound(url: str, *extra: str) -> subprocess.CompletedProcess[str]:
+    args = ["send-inbound", "--from", "+17205551212", "--to", "+13035550100", "--message", "hi"]
+    return subprocess.run(
+        [*COMMAND, *args, "--url", url, *extra],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+
+
+def test_serve_flags_and_send_inbound(served: str) -> None:
+    with httpx.Client(base_url=served, timeout=5) as http:
+        state = http.get("/_sandbox/state").json()
+        assert state["account"]["username"] == "ann"
+        assert state["account"]["password"] == "********"  # flags' secrets are not shown
+        assert state["clock_rate"] == 0
+        no_hook = send_inbound(served)
+        assert no_hook.returncode == 1
+        assert (
+            no_hook.stderr.strip() == "error: to has no webhook: set one first (sms.webhooks.set)"
+        )
+        login = http.post(
+            "/_rest/v4/authenticate", json={"username": "ann", "password": "s3cret-pw"}
+        )
+        headers = {"Authorization": f"Bearer {login.json()['token']}"}
+        body = {"endpoints": ["+13035550100"], "webhook": "http://127.0.0.1:9/sms"}
+        assert (
+            http.post("/_rest/v4/my/did/sms/webhook", json=body, headers=headers).status_code == 201
+        )
+    sent = send_inbound(served)
+    assert sent.returncode == 0, sent.stderr
+    assert "delivery 1 pending (attempt 1: ConnectError)" in sent.stdout
+    as_json = send_inbound(served, "--json")
+    assert json.loads(as_json.stdout)["deliveries"][0]["id"] == 2
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_stops_cleanly_on_signals(sig: int) -> None:
+    proc, url = start()
+    with httpx.Client(timeout=5) as http:
+        assert http.get(f"{url}/_sandbox/clock").status_code == 200
+    code, output = stop(proc, sig)
+    assert code == 0, output
+    assert "Traceback" not in output
+    assert "IntelePeer: username demo, password demo" in output
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(f"{url}/_sandbox/clock", timeout=2)
+
+
+def test_config_file_and_fault_flags(tmp_path: Path) -> None:
+    config = tmp_path / "sandbox.toml"
+    config.write_text('customer_id = 777\nsmartflows = ["flow-a"]\n')
+    fault = json.dumps({"kind": "error", "status": 503, "path": "/voip/*"})
+    proc, url = start("--config", str(config), "--customer-id", "778", "--fault", fault)
+    try:
+        with httpx.Client(base_url=url, timeout=5) as http:
+            state = http.get("/_sandbox/state").json()
+            yay = http.get("/voip/flow")
+    finally:
+        code, _ = stop(proc, signal.SIGTERM)
+    assert (state["account"]["customer_id"], state["account"]["smartflows"]) == (778, ["flow-a"])
+    assert [f["kind"] for f in state["faults"]] == ["error"]
+    assert yay.status_code == 503 and code == 0
+
+
+@pytest.mark.parametrize(
+    ("args", "text"),
+    [
+        (["--fault", "{nope"], "not JSON"),
+        (["--fault", '{"kind": "explode"}'], "faults.0.kind"),
+        (["--clock-rate", "-1"], "clock_rate"),
+        (["--port", "70000"], "70000"),
+    ],
+)
+def test_bad_usage_exits_2(args: list[str], text: str) -> None:
+    done = subprocess.run(
+        [*COMMAND, *args], capture_output=True, text=True, timeout=30, check=False
+    )
+    assert done.returncode == 2
+    assert text in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_port_in_use_and_unreachable_sandbox() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        busy = subprocess.run(
+            [*COMMAND, "--port", str(port)], capture_output=True, text=True, timeout=30, check=False
+        )
+    assert busy.returncode == 1 and "cannot listen on 127.0.0.1" in busy.stderr
+    unreachable = send_inbound(f"http://127.0.0.1:{port}")
+    assert unreachable.returncode == 3
+    assert unreachable.stderr.startswith("error: cannot reach the sandbox")
+
+
+def test_is_a_click_group_for_the_main_command() -> None:
+    assert sandbox_command.name == "sandbox"
+    assert "send-inbound" in sandbox_command.commands
