@@ -17,7 +17,7 @@ from intelepeer_async import (
 )
 
 from .conftest import BASE
-from .helpers import FIXTURES, seed_response, sent_json
+from .helpers import FIXTURES, make_jwt, seed_response, sent_json
 
 pytestmark = pytest.mark.anyio
 
@@ -209,8 +209,9 @@ async def test_customer_id_is_required_and_numeric(mock: respx.MockRouter) -> No
 
 
 async def test_smartcomm_login_with_username_password(mock: respx.MockRouter) -> None:
+    jwt = make_jwt({"crt": 1711986489, "exp": 1712072890})
     login = mock.post(f"{BASE}/rest/v1/authenticate").mock(
-        return_value=httpx.Response(200, json={"token": "sc-jwt"})
+        return_value=httpx.Response(200, json={"token": jwt})
     )
     route = mock.get(AGENTS).mock(return_value=seed_response(200, "agents_list_200.json"))
     async with AsyncIntelePeer(
@@ -218,4 +219,4 @@ async def test_smartcomm_login_with_username_password(mock: respx.MockRouter) ->
     ) as ip:
         await ip.agents.list()
     assert sent_json(login) == {"username": "ann", "password": "pw"}
-    assert route.calls[0].request.headers["Authorization"] == "sc-jwt"
+    assert route.calls[0].request.headers["Authorization"] == jwt

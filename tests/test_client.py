@@ -85,7 +85,7 @@ async def test_with_options_shares_the_pool_and_only_the_owner_closes_it() -> No
     assert fast.timeout.total == 1.5
     assert fast.max_retries == 0
     assert ip.timeout.total == 30 and ip.max_retries == 2
-    assert fast._core._client is ip._core._client
+    assert fast._core.transport is ip._core.transport
     await fast.aclose()
     assert not ip.is_closed
     async with ip:
