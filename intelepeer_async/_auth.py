@@ -263,7 +263,7 @@ class LoginToken(AuthProvider):
         try:
             token = extract_token(body, jwt=self._jwt)
         except LoginError as exc:
-            return exc
+            return LoginError(f"{self._name} failed: {exc}; the call that needed it was never sent")
         lifetime = token_lifetime(token, default=self._default_ttl)
         margin = min(REFRESH_MARGIN, lifetime / 10.0)
         now = self._clock()

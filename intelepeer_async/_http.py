@@ -330,7 +330,9 @@ class HTTPCore:
                     )
                     continue
 
-            if should_retry(
+            # A request refused before sending would be refused again: not retried.
+            refused_locally = failure is not None and failure.local
+            if not refused_locally and should_retry(
                 outcome,
                 idempotent=idempotent,
                 retries_done=retries_done,

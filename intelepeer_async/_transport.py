@@ -79,12 +79,19 @@ class RawResponse:
 
 
 class TransportFailure(Exception):
-    """Internal: the request got no answer. Never escapes the core."""
+    """Internal: the request got no answer. Never escapes the core.
 
-    def __init__(self, failure: Failure, *, timed_out: bool, reason: str) -> None:
+    `local` marks a request refused here before sending (an illegal header,
+    an unusable URL): never sent, and sending it again cannot help.
+    """
+
+    def __init__(
+        self, failure: Failure, *, timed_out: bool, reason: str, local: bool = False
+    ) -> None:
         self.failure = failure
         self.timed_out = timed_out
         self.reason = reason
+        self.local = local
         super().__init__(reason)
 
 
@@ -167,12 +174,16 @@ _install_log_filter()
 
 # -- httpx -------------------------------------------------------------------
 
+# Refused here, before writing: retrying cannot help.
+_LOCAL: tuple[type[Exception], ...] = (
+    httpx.LocalProtocolError,  # h11 refused the request before writing it
+    httpx.UnsupportedProtocol,
+)
 _NEVER_SENT: tuple[type[Exception], ...] = (
+    *_LOCAL,
     httpx.ConnectError,
     httpx.ConnectTimeout,
     httpx.PoolTimeout,
-    httpx.LocalProtocolError,  # h11 refused the request before writing it
-    httpx.UnsupportedProtocol,
     httpx.ProxyError,  # the proxy refused the tunnel: the origin saw nothing
 )
 
@@ -195,7 +206,10 @@ def _classify(exc: Exception) -> TransportFailure:
     # The type name only: an httpx message can quote a header value.
     reason = f"{label or 'the connection failed'} ({type(exc).__name__})"
     return TransportFailure(
-        failure, timed_out=isinstance(exc, httpx.TimeoutException), reason=reason
+        failure,
+        timed_out=isinstance(exc, httpx.TimeoutException),
+        reason=reason,
+        local=isinstance(exc, _LOCAL),
     )
 
 
@@ -238,7 +252,7 @@ class HttpxTransport:
     ) -> RawResponse:
         problem = header_problem(headers)
         if problem is not None:
-            raise TransportFailure(Failure.NOT_SENT, timed_out=False, reason=problem)
+            raise TransportFailure(Failure.NOT_SENT, timed_out=False, reason=problem, local=True)
         remaining = deadline - anyio.current_time()
         if remaining <= 0:
             raise TransportFailure(
@@ -258,7 +272,10 @@ class HttpxTransport:
             request = None
         if request is None:
             raise TransportFailure(
-                Failure.NOT_SENT, timed_out=False, reason="the URL or a header could not be encoded"
+                Failure.NOT_SENT,
+                timed_out=False,
+                reason="the URL or a header could not be encoded",
+                local=True,
             )
         marker = _SDK_REQUEST.set(True)
         try:
