@@ -238,11 +238,12 @@ class HTTPCore:
 
         `idempotent` defaults from the method (GET/PUT/DELETE yes, POST/PATCH no).
         Pass True for a POST that is safe to repeat (a login, setting a webhook).
-        `headers` are the caller's extra headers: sent as given, after the SDK's
-        own; one that names an auth header of `auth` replaces the client's
-        credentials for this call. `timeout` overrides the budget for this call;
-        `deadline` (anyio clock) is an absolute one, used by logins that must
-        finish within the budget of the call that needed them.
+        `headers` are the caller's extra headers: sent as given, over the SDK's
+        own; when they carry every header `auth` would set, the client's
+        credentials are not used for this call (no login, no refresh).
+        `timeout` overrides the budget for this call; `deadline` (anyio clock)
+        is an absolute one, used by logins that must finish within the budget
+        of the call that needed them.
         """
         method = method.upper()
         if idempotent is None:
@@ -251,8 +252,8 @@ class HTTPCore:
         if deadline is None:
             deadline = anyio.current_time() + budget.total
         extra = _checked_headers(headers)
-        if auth is not None and auth.header_names() & {name.lower() for name in extra}:
-            auth = None  # the caller's own credentials for this call
+        if auth is not None and auth.header_names() <= {name.lower() for name in extra}:
+            auth = None  # the caller brought every credential header: no login, no refresh
         full_url = with_query(url, params)
         body = _encode_json(json_body) if json_body is not None else None
         base_headers = dict(self._headers)

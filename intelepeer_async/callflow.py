@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import re
 import uuid as uuid_module
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
+from ._diagram import mermaid_text, render_dot, render_mermaid
+from ._flowgraph import EXIT_FIELDS, TERMINATING, exits, module_name, raw_exits, step_name
 from .errors import InvalidInputError
 from .models._base import VendorModel
 from .models.callflows import (
@@ -37,6 +39,7 @@ from .models.callflows import (
 from .types import is_e164
 
 __all__ = [
+    "TERMINATING",
     "CallFlowBuilder",
     "FlowReport",
     "check_flow",
@@ -46,8 +49,6 @@ __all__ = [
     "render_mermaid",
 ]
 
-TERMINATING = frozenset({"busy", "voicemail", "conference", "Trunk", "fax"})
-_EXIT_FIELDS = ("next", "match", "nomatch", "noanswer")
 #: A dialbyextension ``noanswer`` may name the dialled user's own mailbox instead of a module
 #: (the Yay doc allows it there only).
 _SPECIAL_TARGETS = frozenset({"sipuser_voicemail"})
@@ -75,34 +76,6 @@ class FlowReport:
             )
 
 
-def _raw_exits(module: VendorModel) -> Iterable[tuple[str, object]]:
-    for name in _EXIT_FIELDS:
-        value = getattr(module, name, None)
-        if value is None and module.model_extra:
-            value = module.model_extra.get(name)
-        if value is None:
-            continue
-        if isinstance(value, Mapping):
-            for label, target in value.items():
-                yield str(label), target
-        else:
-            yield name, value
-
-
-def exits(module: VendorModel) -> list[tuple[str, str]]:
-    """(label, target key) of every way out of `module`; labels are field or IVR keys."""
-    return [(label, target) for label, target in _raw_exits(module) if isinstance(target, str)]
-
-
-def _module_name(module: VendorModel) -> str:
-    return str(getattr(module, "module", "?"))
-
-
-def _step(flow: CallFlow, key: str) -> str:
-    """How messages and diagrams name a module: its builder step name, else its key."""
-    return flow.step_names.get(key, key)
-
-
 def check_flow(flow: CallFlow) -> FlowReport:
     """Check the graph and each module's fields against the Yay.com documentation.
 
@@ -124,13 +97,13 @@ def check_flow(flow: CallFlow) -> FlowReport:
     if not starts:
         errors.append("no 'start' module: every flow needs exactly one")
     elif len(starts) > 1:
-        listed = ", ".join(_step(flow, key) for key in starts)
+        listed = ", ".join(step_name(flow, key) for key in starts)
         errors.append(f"{len(starts)} 'start' modules ({listed}): exactly one allowed")
 
     for key, module in modules.items():
-        name = _module_name(module)
-        where = f"{_step(flow, key)} ({name})"
-        found = list(_raw_exits(module))
+        name = module_name(module)
+        where = f"{step_name(flow, key)} ({name})"
+        found = list(raw_exits(module))
         if name in TERMINATING and found:
             labels = ", ".join(sorted({label for label, _ in found}))
             errors.append(f"{where} is terminating but has an exit ({labels})")
@@ -140,7 +113,7 @@ def check_flow(flow: CallFlow) -> FlowReport:
                 errors.append(f"{where} exit {label!r} must be a module key")
             elif target not in modules and not (label == "noanswer" and target in special):
                 errors.append(
-                    f"{where} exit {label!r} points at missing module {_step(flow, target)!r}"
+                    f"{where} exit {label!r} points at missing module {step_name(flow, target)!r}"
                 )
         if isinstance(module, UnknownModule):
             _unknown_module(where, module, report)
@@ -223,7 +196,7 @@ def _check_fax(flow: CallFlow, starts: list[str], errors: list[str]) -> None:
     first = start.next if isinstance(start, StartModule) else None
     for key in fax_keys:
         if first != key:
-            errors.append(f"{_step(flow, key)} (fax) must come directly after start")
+            errors.append(f"{step_name(flow, key)} (fax) must come directly after start")
 
 
 def _unreachable(flow: CallFlow, starts: list[str]) -> list[str]:
@@ -237,76 +210,10 @@ def _unreachable(flow: CallFlow, starts: list[str]) -> list[str]:
                 seen.add(target)
                 todo.append(target)
     return [
-        f"{_step(flow, key)} ({_module_name(module)}) is not reachable from start"
+        f"{step_name(flow, key)} ({module_name(module)}) is not reachable from start"
         for key, module in flow.flow.items()
         if key not in seen
     ]
-
-
-# -- rendering ---------------------------------------------------------------
-
-
-def _label(flow: CallFlow, key: str, module: VendorModel) -> str:
-    name = flow.step_names.get(key)
-    if name is None:
-        name = key if len(key) <= 12 else key[:8] + "…"
-    return f"{_module_name(module)}\n{name}"
-
-
-# Characters Mermaid reads as themselves in any label; every other one is
-# written as an entity code (#40; for "("), which Mermaid 11 decodes.
-_MERMAID_PLAIN = frozenset(" _-.,:/@+*'!?=")
-
-
-def mermaid_text(text: str) -> str:
-    """`text` escaped for a Mermaid label: brackets, quotes, pipes, ``#``, ``;``
-    and the like as entity codes, line breaks as ``<br/>``."""
-    out: list[str] = []
-    for char in text:
-        if char == "\n":
-            out.append("<br/>")
-        elif (char.isalnum() and char.isascii()) or char in _MERMAID_PLAIN:
-            out.append(char)
-        else:
-            out.append(f"#{ord(char)};")
-    return "".join(out)
-
-
-def render_mermaid(flow: CallFlow) -> str:
-    """A Mermaid ``flowchart TD``; node ids are positional, labels show type and step."""
-    ids = {key: f"n{i}" for i, key in enumerate(flow.flow)}
-    lines = ["flowchart TD"]
-    for key, module in flow.flow.items():
-        lines.append(f'    {ids[key]}["{mermaid_text(_label(flow, key, module))}"]')
-    for key, module in flow.flow.items():
-        for label, target in exits(module):
-            end = ids.get(target)
-            if end is None:
-                end = f"missing_{len(lines)}"
-                text = mermaid_text(f"missing: {_step(flow, target)}")
-                lines.append(f'    {end}["{text}"]')
-            lines.append(f'    {ids[key]} -->|"{mermaid_text(label)}"| {end}')
-    return "\n".join(lines) + "\n"
-
-
-def _dot_quote(text: str) -> str:
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
-
-
-def render_dot(flow: CallFlow) -> str:
-    """A Graphviz ``digraph``; keys are node ids, labels show type and step."""
-    lines = [f"digraph {_dot_quote(flow.name or 'callflow')} {{", "    rankdir=TB;"]
-    for key, module in flow.flow.items():
-        shape = "doubleoctagon" if _module_name(module) in TERMINATING else "box"
-        label = _dot_quote(_label(flow, key, module))
-        lines.append(f"    {_dot_quote(key)} [label={label}, shape={shape}];")
-    for key, module in flow.flow.items():
-        for label, target in exits(module):
-            lines.append(
-                f"    {_dot_quote(key)} -> {_dot_quote(target)} [label={_dot_quote(label)}];"
-            )
-    lines.append("}")
-    return "\n".join(lines) + "\n"
 
 
 # -- building ----------------------------------------------------------------
@@ -461,7 +368,7 @@ class CallFlowBuilder:
 
 def _renamed(module: VendorModel, rename: Mapping[str, str]) -> VendorModel:
     updates: dict[str, object] = {}
-    for name in _EXIT_FIELDS:
+    for name in EXIT_FIELDS:
         value = getattr(module, name, None)
         if isinstance(value, str):
             updates[name] = rename.get(value, value)

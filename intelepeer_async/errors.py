@@ -67,6 +67,11 @@ class APITimeoutError(APIConnectionError):
     """The call ran out of its time budget before a response arrived."""
 
 
+def _detail(status_code: int, message: str, request_id: str | None) -> str:
+    detail = f"{status_code}: {message}"
+    return f"{detail} (request id {request_id})" if request_id else detail
+
+
 class APIStatusError(IntelePeerError):
     """The server answered with an error status.
 
@@ -90,10 +95,7 @@ class APIStatusError(IntelePeerError):
         self.body = body
         self.request_id = request_id
         self.response = response
-        detail = f"{status_code}: {message}"
-        if request_id:
-            detail += f" (request id {request_id})"
-        super().__init__(detail)
+        super().__init__(_detail(status_code, message, request_id))
 
 
 class UnexpectedRedirectError(APIStatusError):
@@ -157,10 +159,7 @@ class APIResponseValidationError(IntelePeerError):
         self.body = body
         self.request_id = request_id
         self.succeeded = succeeded
-        detail = f"{status_code}: {message}"
-        if request_id:
-            detail += f" (request id {request_id})"
-        super().__init__(detail)
+        super().__init__(_detail(status_code, message, request_id))
 
 
 class LoginError(IntelePeerError):

@@ -256,3 +256,26 @@ async def test_every_public_call_takes_extra_headers_and_a_timeout(
         assert request.headers["X-Trace"] == "t-1"
         read = request.extensions["timeout"]["read"]
         assert 6 < read <= 7  # the call's own budget, not the client's 30 s
+
+
+@pytest.mark.anyio
+async def test_extra_headers_win_and_full_credentials_replace_the_clients(
+    mock: respx.MockRouter,
+) -> None:
+    login = mock.post("https://ip.test/_rest/v4/authenticate").respond(
+        200, json={"token": "account-token"}
+    )
+    mdr = mock.get(url__startswith="https://ip.test/_rest/v4/app/sms/mdr").respond(200, json={})
+    flows = mock.get("https://ip.test/voip/flow").respond(200, json={"result": []})
+    async with AsyncIntelePeer(username="ann", password="pw", base_url="https://ip.test") as ip:
+        await ip.sms.status("R1", extra_headers={"Authorization": "Bearer my-own-token"})
+    assert login.call_count == 0  # the caller brought the credentials: no login
+    assert mdr.calls[0].request.headers["Authorization"] == "Bearer my-own-token"
+    async with AsyncYay(
+        reseller="r1", user="u1", password="p1", act_for="sub-1", base_url="https://ip.test"
+    ) as yay:
+        await yay.callflows.list(extra_headers={"X-Auth-For": "sub-2", "User-Agent": "mine/1"})
+    headers = flows.calls[0].request.headers
+    assert headers["X-Auth-For"] == "sub-2"  # this call acts for another sub-account
+    assert headers["X-Auth-Password"] == "p1"  # with the client's credentials
+    assert headers["User-Agent"] == "mine/1"
