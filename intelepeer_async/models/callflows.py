@@ -291,7 +291,8 @@ class CallFlow(VendorModel):
 
     @property
     def raw(self) -> Any:
-        """The answer this flow was read from (the whole envelope), if it was read."""
+        """What this flow was read from: the answer to get/create/update, or its
+        entry in a list; None for a flow built here."""
         return self._raw
 
     @field_serializer("flow")

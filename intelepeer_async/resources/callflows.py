@@ -58,15 +58,15 @@ def _checked_flow(value: CallFlow | Mapping[str, Any]) -> CallFlow:
     return flow
 
 
-def _read_flow(result: object, response: Response) -> CallFlow | None:
-    """The flow in `result`, with the answer as its `raw`; None if it cannot be read."""
+def _read_flow(result: object, raw: object) -> CallFlow | None:
+    """The flow in `result`, keeping `raw` (what it was read from); None if unreadable."""
     if not isinstance(result, Mapping) or not result:
         return None
     try:
         flow = CallFlow.model_validate(result)
     except ValidationError:
         return None
-    flow._raw = response.data
+    flow._raw = raw
     return flow
 
 
@@ -74,7 +74,7 @@ def _written_flow(sent: CallFlow, response: Response, uuid: str | None, what: st
     """After a billed 2xx: the flow as the server answered it, else as sent (with
     the uuid the server gave, and its answer as `raw`); never lost."""
     result = response.data.get("result") if isinstance(response.data, Mapping) else None
-    flow = _read_flow(result, response)
+    flow = _read_flow(result, response.data)
     if flow is not None and (flow.uuid or uuid):
         return flow if flow.uuid else flow.model_copy(update={"uuid": uuid})
     answered = result.get("uuid") if isinstance(result, Mapping) else None
@@ -126,7 +126,7 @@ class CallFlows:
             raise response.unreadable("the call-flow list is not a JSON list")
         flows: builtins.list[CallFlow] = []
         for index, item in enumerate(result):
-            flow = _read_flow(item, response)
+            flow = _read_flow(item, item)
             if flow is None:
                 uuid = item.get("uuid") if isinstance(item, Mapping) else None
                 logger.warning(
@@ -153,7 +153,7 @@ class CallFlows:
             extra_headers=extra_headers,
             timeout=timeout,
         )
-        flow = _read_flow(_result(response), response)
+        flow = _read_flow(_result(response), response.data)
         if flow is None:
             raise response.unreadable("the answer holds no readable call flow")
         return flow
