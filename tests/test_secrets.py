@@ -5,6 +5,8 @@ Issue 8 items 5, 9 and 11. Every error path is walked with `assert_no_secret`.
 
 from __future__ import annotations
 
+from typing import Any
+
 import anyio
 import httpx
 import pytest
@@ -186,3 +188,31 @@ def test_client_and_url_reprs_hide_userinfo() -> None:
     for shown in (repr(ip), repr(ip.urls), repr(yay)):
         assert "URLPASS" not in shown
         assert "***@" in shown
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda ip: ip.sms.webhooks.set("+12161112222", f"https://u:{PASSWORD}@rx.test:99999/"),
+        lambda ip: ip.sms.webhooks.set("+12161112222", f"https://u:{PASSWORD}@[rx.test/"),
+        lambda ip: ip.sms.send(
+            from_="+13035550100",
+            to="+13035550111",
+            text="",
+            media=[{"data": PASSWORD + "!", "encoding": "base64"}],
+        ),
+        lambda ip: ip.sms.send(
+            from_="+13035550100", to="+13035550111", text="", media=[{"link": PASSWORD}]
+        ),
+    ],
+)
+async def test_input_errors_chain_nothing(
+    mock: respx.MockRouter, ip: AsyncIntelePeer, call: Any
+) -> None:
+    """Issue 8 item 9: ``raise ... from None`` still sets ``__context__``."""
+    route = mock.route(url__startswith=BASE).respond(201, json={})
+    with pytest.raises(InvalidInputError) as info:
+        await call(ip)
+    assert info.value.__context__ is None
+    assert_no_secret(info.value, PASSWORD)
+    assert route.call_count == 0

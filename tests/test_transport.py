@@ -14,6 +14,7 @@ import intelepeer_async as ia
 from intelepeer_async import APITimeoutError, AsyncIntelePeer, AsyncYay, Timeout
 
 from .conftest import BASE
+from .helpers import assert_no_secret
 from .loopback import Received, connect_hangs, http_response, loopback_server
 
 pytestmark = pytest.mark.anyio
@@ -62,6 +63,7 @@ async def test_post_starved_of_a_pooled_connection_was_never_sent() -> None:
         await pool.aclose()
     assert [r.target for r in received] == ["/hold"]  # the POST never arrived
     assert info.value.may_have_been_processed is False
+    assert_no_secret(info.value, TOKEN)
     assert "never reached the server" in str(info.value)
     assert elapsed < 2.0
 
@@ -146,6 +148,7 @@ async def test_a_redirect_is_never_followed_with_credentials(mock: respx.MockRou
     assert info.value.status_code == 307
     assert "elsewhere.test" in str(info.value)
     assert "user=x" not in str(info.value)
+    assert_no_secret(info.value, "yay-SECRET", "user=x")
     assert not user_client.is_closed
     await user_client.aclose()
 

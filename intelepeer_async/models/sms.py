@@ -88,8 +88,10 @@ class Media(BaseModel):
         if (self.encoding or "").lower() == "base64":
             try:
                 return len(base64.b64decode(self.data, validate=True))
-            except (binascii.Error, ValueError) as exc:
-                raise InvalidInputError("Media data is not valid base64") from exc
+            except (binascii.Error, ValueError):
+                pass
+            # Raised here, not in the handler: no chained exception quoting the data.
+            raise InvalidInputError("Media data is not valid base64")
         return len(self.data.encode())
 
     def wire(self) -> dict[str, Any]:

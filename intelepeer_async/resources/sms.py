@@ -28,10 +28,13 @@ __all__ = ["Sms"]
 def _media(items: Sequence[Media | Mapping[str, Any]]) -> list[dict[str, Any]]:
     parsed: list[Media] = []
     for index, item in enumerate(items):
+        problem = None
         try:
             parsed.append(item if isinstance(item, Media) else Media.model_validate(item))
         except ValidationError as exc:
-            raise InvalidInputError(f"media[{index}]: {exc.errors()[0]['msg']}") from None
+            problem = exc.errors()[0]["msg"]
+        if problem is not None:  # raised outside the handler: pydantic's error quotes the input
+            raise InvalidInputError(f"media[{index}]: {problem}")
     total = sum(m.inline_size() for m in parsed)
     if total > MAX_INLINE_MEDIA_BYTES:
         raise InvalidInputError(

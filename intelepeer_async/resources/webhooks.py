@@ -41,7 +41,9 @@ def validate_webhook_url(url: object) -> str:
         host = parts.hostname
         parts.port  # noqa: B018 - raises ValueError on a malformed port
     except ValueError:
-        raise InvalidInputError("url is not a valid URL") from None
+        parts = None
+    if parts is None:  # raised outside the handler: its error may quote the URL's password
+        raise InvalidInputError("url is not a valid URL")
     if parts.scheme not in ("http", "https") or not host:
         raise InvalidInputError("url must be an http:// or https:// URL with a host")
     if any(c.isspace() for c in url):
