@@ -259,8 +259,8 @@ class HTTPCore:
         base_headers = dict(self._headers)
         if body is not None:
             base_headers["Content-Type"] = "application/json"
-        host = urlsplit(url).hostname or "the server"
-        path = urlsplit(url).path
+        parts = urlsplit(url)
+        host, path = parts.hostname or "the server", parts.path
 
         retries_done = 0
         resent_after_401 = False
@@ -331,38 +331,50 @@ class HTTPCore:
                     )
                     continue
 
-            # A request refused before sending would be refused again: not retried.
-            refused_locally = failure is not None and failure.local
-            if not refused_locally and should_retry(
-                outcome,
-                idempotent=idempotent,
-                retries_done=retries_done,
-                max_retries=self.policy.max_retries,
-            ):
-                delay = backoff_delay(
-                    retries_done,
-                    policy=self.policy,
-                    retry_after=retry_after,
-                    random_fraction=random.random(),  # noqa: S311 - jitter, not crypto
+            delay = self._next_delay(outcome, failure, retries_done, retry_after, idempotent)
+            if delay is not None and anyio.current_time() + delay < deadline:
+                retries_done += 1
+                if outcome is Failure.MAYBE_SENT or outcome in _MAY_HAVE_ACTED:
+                    earlier_may_have_acted = True
+                logger.info(
+                    "retrying %s (attempt %d of %d) after %s in %.2fs",
+                    method,
+                    retries_done + 1,
+                    self.policy.max_retries + 1,
+                    outcome.value if isinstance(outcome, Failure) else outcome,
+                    delay,
                 )
-                if anyio.current_time() + delay < deadline:
-                    retries_done += 1
-                    if outcome is Failure.MAYBE_SENT or outcome in _MAY_HAVE_ACTED:
-                        earlier_may_have_acted = True
-                    logger.info(
-                        "retrying %s (attempt %d of %d) after %s in %.2fs",
-                        method,
-                        retries_done + 1,
-                        self.policy.max_retries + 1,
-                        outcome.value if isinstance(outcome, Failure) else outcome,
-                        delay,
-                    )
-                    await _sleep(delay)
-                    continue
+                await _sleep(delay)
+                continue
             if error is not None:
                 raise error
             assert failure is not None
             raise _connection_error(method, host, failure, budget, idempotent)
+
+    def _next_delay(
+        self,
+        outcome: int | Failure,
+        failure: TransportFailure | None,
+        retries_done: int,
+        retry_after: float | None,
+        idempotent: bool,
+    ) -> float | None:
+        """Seconds to wait before trying again, or None if the policy says not to."""
+        if failure is not None and failure.local:
+            return None  # refused before sending: it would be refused again
+        if not should_retry(
+            outcome,
+            idempotent=idempotent,
+            retries_done=retries_done,
+            max_retries=self.policy.max_retries,
+        ):
+            return None
+        return backoff_delay(
+            retries_done,
+            policy=self.policy,
+            retry_after=retry_after,
+            random_fraction=random.random(),  # noqa: S311 - jitter, not crypto
+        )
 
 
 def _connection_error(

@@ -117,9 +117,10 @@ class Transport(Protocol):
     async def aclose(self) -> None: ...
 
 
-# RFC 9110 field names are tokens; values are visible ASCII, spaces and tabs.
+# RFC 9110: field names are tokens; values are visible ASCII, with spaces and tabs
+# only between visible characters (h11 refuses the rest before writing anything).
 _FIELD_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
-_FIELD_VALUE = re.compile(r"[\t\x20-\x7e]*")
+_FIELD_VALUE = re.compile(r"(?:[\x21-\x7e]+(?:[ \t]+[\x21-\x7e]+)*)?")
 
 
 def header_problem(headers: Mapping[str, str]) -> str | None:
@@ -128,7 +129,10 @@ def header_problem(headers: Mapping[str, str]) -> str | None:
         if not isinstance(name, str) or not _FIELD_NAME.fullmatch(name):
             return "a header name is not a valid HTTP token"
         if not isinstance(value, str) or not _FIELD_VALUE.fullmatch(value):
-            return f"header {name} has a value with control or non-ASCII characters"
+            return (
+                f"header {name} has a value with control or non-ASCII characters,"
+                " or spaces at either end"
+            )
     return None
 
 
