@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from .client import AsyncIntelePeer, AsyncYay, ServiceURLs
     from .errors import (
         APIConnectionError,
+        APIResponseValidationError,
         APIStatusError,
         APITimeoutError,
         AuthenticationError,
@@ -29,9 +30,13 @@ if TYPE_CHECKING:
         IntelePeerError,
         InternalServerError,
         InvalidInputError,
+        LoginError,
+        LoginRefusedError,
+        LoginTimeoutError,
         NotFoundError,
         PermissionDeniedError,
         RateLimitError,
+        UnexpectedRedirectError,
         UnprocessableEntityError,
     )
     from .models.agents import Agent, AgentStatus, OffboardResult, OnboardResult
@@ -48,6 +53,7 @@ if TYPE_CHECKING:
         WebhookConfig,
         WebhookResult,
     )
+    from .resources.smartflows import FlowToken
     from .types import Secret, Timeout
 
 # public name -> module that defines it
@@ -66,6 +72,7 @@ _EXPORTS: dict[str, str] = {
     "WebhookConfig": "models.sms",
     "WebhookResult": "models.sms",
     "TriggerResult": "models.smartflows",
+    "FlowToken": "resources.smartflows",
     "Agent": "models.agents",
     "AgentStatus": "models.agents",
     "OnboardResult": "models.agents",
@@ -76,6 +83,7 @@ _EXPORTS: dict[str, str] = {
     "Secret": "types",
     "Timeout": "types",
     "APIConnectionError": "errors",
+    "APIResponseValidationError": "errors",
     "APIStatusError": "errors",
     "APITimeoutError": "errors",
     "AuthenticationError": "errors",
@@ -84,14 +92,19 @@ _EXPORTS: dict[str, str] = {
     "IntelePeerError": "errors",
     "InternalServerError": "errors",
     "InvalidInputError": "errors",
+    "LoginError": "errors",
+    "LoginRefusedError": "errors",
+    "LoginTimeoutError": "errors",
     "NotFoundError": "errors",
     "PermissionDeniedError": "errors",
     "RateLimitError": "errors",
+    "UnexpectedRedirectError": "errors",
     "UnprocessableEntityError": "errors",
 }
 
 __all__ = [
     "APIConnectionError",
+    "APIResponseValidationError",
     "APIStatusError",
     "APITimeoutError",
     "Agent",
@@ -105,10 +118,14 @@ __all__ = [
     "CallFlowModule",
     "ConflictError",
     "FlowReport",
+    "FlowToken",
     "InboundSms",
     "IntelePeerError",
     "InternalServerError",
     "InvalidInputError",
+    "LoginError",
+    "LoginRefusedError",
+    "LoginTimeoutError",
     "Media",
     "MessageState",
     "MessageStatus",
@@ -124,6 +141,7 @@ __all__ = [
     "ServiceURLs",
     "Timeout",
     "TriggerResult",
+    "UnexpectedRedirectError",
     "UnprocessableEntityError",
     "WebhookConfig",
     "WebhookResult",

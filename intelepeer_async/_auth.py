@@ -1,11 +1,11 @@
-"""Credential providers: where the Authorization headers of each service come from.
+"""Credential providers: where the auth headers of each service come from.
 
-Four kinds, one interface (`AuthProvider`):
+Three kinds, one interface (`AuthProvider`):
 
 * `StaticToken`: a ready token (the portal's long-lived one, or a JWT you hold).
-* `LoginToken`: username/password exchanged lazily for a token, cached, refreshed
-  shortly before it expires and once after a 401. Concurrent callers share one
-  login (single-flight): 500 calls finding the token expired cause one request.
+* `LoginToken`: username/password exchanged lazily for a token, cached, and
+  refreshed shortly before it expires. The login runs inside the budget of the
+  call that needs it; concurrent callers share one login, and its failure.
 * `StaticHeaders`: fixed headers (Yay.com's X-Auth-* triple); never refreshed.
 
 Tokens are held as `Secret` and no repr shows them.
@@ -16,16 +16,28 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 import anyio
 
-from .errors import IntelePeerError
+from .errors import (
+    APIConnectionError,
+    APIResponseValidationError,
+    APIStatusError,
+    APITimeoutError,
+    LoginError,
+    LoginRefusedError,
+    LoginTimeoutError,
+)
 from .types import Secret
 
 __all__ = [
+    "FRESH_TOKEN_GRACE",
+    "LOGIN_REFUSAL_MEMORY",
+    "MIN_LOGIN_BUDGET",
     "AuthProvider",
     "LoginToken",
     "StaticHeaders",
@@ -39,24 +51,46 @@ DEFAULT_TOKEN_TTL = 24 * 3600.0
 #: Refresh this long before expiry (or a tenth of a short lifetime, if smaller),
 #: so a call never goes out with a token about to lapse in flight.
 REFRESH_MARGIN = 300.0
+#: A 401 on a token issued less than this many seconds ago is the API's own
+#: answer (SmartCommunicator uses 401 for business errors), not a stale token:
+#: it is raised as `AuthenticationError` and the token is kept.
+FRESH_TOKEN_GRACE = 2.0
+#: A login refused with 401/403 is remembered this many seconds: calls in that
+#: window get the same `LoginRefusedError` without a request, so a burst of
+#: calls with a wrong password makes one login attempt, not one each.
+LOGIN_REFUSAL_MEMORY = 5.0
+#: A caller whose shared login was abandoned (the caller running it ran out of
+#: time) runs the login itself only if it has at least this many seconds left.
+MIN_LOGIN_BUDGET = 0.05
+
+# RFC 6750 b64token: what a Bearer token may contain.
+_B64TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
+# Three base64url segments (the signature may be empty for an unsigned token).
+_JWT = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
+MIN_TOKEN_LENGTH = 8
+MAX_TOKEN_LENGTH = 8192
+
+_E = TypeVar("_E", bound=BaseException)
 
 
 class AuthProvider:
     """Supplies the auth headers for one service; subclasses say how."""
 
-    #: Whether a 401 is worth one retry with fresh credentials.
-    refreshable = False
-
-    async def token(self) -> str:
-        """A currently valid token ('' for header-only schemes)."""
+    async def token(self, deadline: float) -> str:
+        """A currently valid token ('' for header-only schemes), by `deadline` (anyio clock)."""
         raise NotImplementedError
 
     def headers(self, token: str) -> dict[str, str]:
         """The request headers that carry `token`."""
         raise NotImplementedError
 
-    def invalidate(self, token: str) -> None:
-        """Forget `token` after the server rejected it (no-op if already replaced)."""
+    def header_names(self) -> frozenset[str]:
+        """The (lower-case) names of the headers this provider sets."""
+        return frozenset({"authorization"})
+
+    def refused(self, token: str) -> bool:
+        """The server answered 401 to `token`: is one resend with fresh credentials worth it?"""
+        return False
 
 
 def _authorization(token: str, scheme: str | None) -> dict[str, str]:
@@ -70,7 +104,7 @@ class StaticToken(AuthProvider):
         self._token = Secret(token)
         self._scheme = scheme
 
-    async def token(self) -> str:
+    async def token(self, deadline: float) -> str:
         return self._token.reveal()
 
     def headers(self, token: str) -> dict[str, str]:
@@ -89,42 +123,78 @@ class StaticHeaders(AuthProvider):
             for name, value in headers.items()
         }
 
-    async def token(self) -> str:
+    async def token(self, deadline: float) -> str:
         return ""
 
     def headers(self, token: str) -> dict[str, str]:
         return {name: value.reveal() for name, value in self._headers.items()}
 
+    def header_names(self) -> frozenset[str]:
+        return frozenset(name.lower() for name in self._headers)
+
     def __repr__(self) -> str:
         return f"StaticHeaders({sorted(self._headers)!r})"
 
 
+def _fresh(error: _E) -> _E:
+    """A new exception object with `error`'s state: each waiter raises its own
+    (one object raised in several tasks would share and grow one traceback)."""
+    clone = type(error).__new__(type(error))
+    clone.__dict__.update(error.__dict__)
+    clone.args = error.args
+    return clone
+
+
+class _Flight:
+    """One login in progress; its waiters read the outcome when `done` is set."""
+
+    def __init__(self) -> None:
+        self.done = anyio.Event()
+        self.token: str | None = None
+        self.error: LoginError | None = None
+
+
 class LoginToken(AuthProvider):
-    """A token fetched with `login()` on first use, cached until shortly before expiry.
+    """A token fetched with `login(deadline)` on first use, cached until shortly before expiry.
 
-    `login` performs the authenticate request and returns the decoded response
-    body; `extract_token` finds the token in it. Expiry comes from the token's
-    own `exp` claim when it is a JWT, else `default_ttl`.
+    `login` performs the authenticate request within `deadline` and returns the
+    decoded body, or raises the SDK's errors; `extract_token` finds the token.
+    Expiry comes from the token's own `exp` claim when it is a JWT, else
+    `default_ttl`.
+
+    Single flight: one login at a time. The caller that starts it runs it in
+    its own task and budget (structured concurrency leaves no task to run it
+    in that could outlive its caller); the others wait, each bounded by its
+    own deadline. The login's failure is shared by every waiter. If the caller
+    running it runs out of time (or is cancelled), the login stops with it and
+    the next waiter with time left runs a new one.
     """
-
-    refreshable = True
 
     def __init__(
         self,
-        login: Callable[[], Awaitable[object]],
+        login: Callable[[float], Awaitable[object]],
         *,
         scheme: str | None = "Bearer",
+        jwt: bool = False,
+        name: str = "the login",
         default_ttl: float = DEFAULT_TOKEN_TTL,
         clock: Callable[[], float] = anyio.current_time,
     ) -> None:
         self._login = login
         self._scheme = scheme
+        self._jwt = jwt
+        self._name = name
         self._default_ttl = default_ttl
         self._clock = clock
         self._token: Secret | None = None
+        self._issued_at = 0.0
         self._refresh_at = 0.0
-        self._lock = anyio.Lock()
-        #: How many authenticate requests this provider has made (for tests and metrics).
+        self._flight: _Flight | None = None
+        self._refusal: LoginError | None = None
+        self._refused_until = 0.0
+        #: Seconds a refused fresh token counts as the API's answer (FRESH_TOKEN_GRACE).
+        self.fresh_grace = FRESH_TOKEN_GRACE
+        #: How many logins this provider has started (for tests and metrics).
         self.logins = 0
 
     def _current(self) -> str | None:
@@ -132,30 +202,112 @@ class LoginToken(AuthProvider):
             return self._token.reveal()
         return None
 
-    async def token(self) -> str:
-        current = self._current()
-        if current is not None:
-            return current
-        async with self._lock:
-            # Whoever held the lock before us may have refreshed already.
+    def _timed_out(self) -> LoginTimeoutError:
+        return LoginTimeoutError(
+            f"{self._name} did not finish within the call's time budget;"
+            " the call that needed it was never sent"
+        )
+
+    async def token(self, deadline: float) -> str:
+        while True:
             current = self._current()
             if current is not None:
                 return current
-            self.logins += 1
-            body = await self._login()
-            token = extract_token(body)
-            lifetime = token_lifetime(token, default=self._default_ttl)
-            margin = min(REFRESH_MARGIN, lifetime / 10.0)
-            self._token = Secret(token)
-            self._refresh_at = self._clock() + lifetime - margin
-            return token
+            if self._refusal is not None and self._clock() < self._refused_until:
+                raise _fresh(self._refusal)
+            flight = self._flight
+            if flight is None:
+                return await self._lead(deadline)
+            with anyio.move_on_after(deadline - anyio.current_time()):
+                await flight.done.wait()
+            if not flight.done.is_set():
+                raise self._timed_out()
+            if flight.token is not None:
+                return flight.token
+            if flight.error is not None:
+                raise _fresh(flight.error)
+            # Abandoned by the caller running it: run a new one if time allows.
+            if deadline - anyio.current_time() < MIN_LOGIN_BUDGET:
+                raise self._timed_out()
+
+    async def _lead(self, deadline: float) -> str:
+        flight = self._flight = _Flight()
+        self.logins += 1
+        outcome: str | LoginError | None = None
+        try:
+            outcome = await self._attempt(deadline)
+        finally:
+            if self._flight is flight:
+                self._flight = None
+            if isinstance(outcome, str):
+                flight.token = outcome
+            elif outcome is not None and not isinstance(outcome, LoginTimeoutError):
+                flight.error = outcome  # the server's answer: the same for everyone
+            flight.done.set()
+        if isinstance(outcome, str):
+            return outcome
+        assert outcome is not None
+        raise _fresh(outcome)
+
+    async def _attempt(self, deadline: float) -> str | LoginError:
+        """The new token, or the `LoginError` the login ended with. Returned, not
+        raised, so that no exception chain carries the login's internals."""
+        try:
+            body = await self._login(deadline)
+        except APITimeoutError:
+            return self._timed_out()
+        except APIStatusError as exc:
+            return self._refused(exc) if exc.status_code in (401, 403) else self._failed(exc)
+        except (APIConnectionError, APIResponseValidationError) as exc:
+            return self._failed(exc)
+        try:
+            token = extract_token(body, jwt=self._jwt)
+        except LoginError as exc:
+            return LoginError(f"{self._name} failed: {exc}; the call that needed it was never sent")
+        lifetime = token_lifetime(token, default=self._default_ttl)
+        margin = min(REFRESH_MARGIN, lifetime / 10.0)
+        now = self._clock()
+        self._token = Secret(token)
+        self._issued_at = now
+        self._refresh_at = now + lifetime - margin
+        self._refusal = None
+        return token
+
+    def _refused(self, exc: APIStatusError) -> LoginError:
+        error = LoginRefusedError(
+            f"{self._name} was refused ({exc.status_code}: {exc.message});"
+            " the call that needed it was never sent",
+            status_code=exc.status_code,
+            message=exc.message,
+            body=exc.body,
+            request_id=exc.request_id,
+        )
+        self._refusal = error
+        self._refused_until = self._clock() + LOGIN_REFUSAL_MEMORY
+        return error
+
+    def _failed(
+        self, exc: APIStatusError | APIConnectionError | APIResponseValidationError
+    ) -> LoginError:
+        status = exc.status_code if not isinstance(exc, APIConnectionError) else None
+        return LoginError(
+            f"{self._name} failed ({exc}); the call that needed it was never sent",
+            status_code=status,
+            message=getattr(exc, "message", None),
+            body=getattr(exc, "body", None),
+            request_id=getattr(exc, "request_id", None),
+        )
 
     def headers(self, token: str) -> dict[str, str]:
         return _authorization(token, self._scheme)
 
-    def invalidate(self, token: str) -> None:
-        if self._token is not None and self._token.reveal() == token:
-            self._token = None
+    def refused(self, token: str) -> bool:
+        if self._token is None or self._token.reveal() != token:
+            return True  # already replaced by another caller: resend with the new one
+        if self._clock() - self._issued_at < self.fresh_grace:
+            return False  # just issued: the 401 is the API's answer
+        self._token = None
+        return True
 
     def __repr__(self) -> str:
         state = "cached" if self._token is not None else "empty"
@@ -165,25 +317,39 @@ class LoginToken(AuthProvider):
 _TOKEN_KEYS = ("token", "access_token", "accessToken", "jwt", "id_token", "authToken")
 
 
-def extract_token(body: object) -> str:
-    """The token in an authenticate response.
-
-    The v4 endpoint answers ``{"token": "..."}``; the SmartCommunicator page
-    only says "a token", so a bare string (JSON or text), the usual key names,
-    and the same nested under ``data`` are all accepted.
-    """
-    if isinstance(body, str) and body.strip():
+def _find_token(body: object) -> str | None:
+    if isinstance(body, str):
         return body.strip().strip('"')
     if isinstance(body, Mapping):
         for key in _TOKEN_KEYS:
             value = body.get(key)
             if isinstance(value, str) and value:
-                return value
+                return value.strip()
         nested = body.get("data")
         if nested is not None and nested is not body:
-            return extract_token(nested)
-    # The body is not echoed: it might hold something secret.
-    raise IntelePeerError("the authenticate response carried no token in a known field")
+            return _find_token(nested)
+    return None
+
+
+def extract_token(body: object, *, jwt: bool = False) -> str:
+    """The token in an authenticate response, if it is a well-formed one.
+
+    The v4 endpoint answers ``{"token": "..."}``; the SmartCommunicator page
+    only says "a token", so a bare string (JSON or text), the usual key names,
+    and the same nested under ``data`` are all accepted. A v4 token must be a
+    Bearer token (RFC 6750 characters, 8 to 8192 of them); a SmartCommunicator
+    token must be shaped like a JWT. Anything else (an HTML page from a proxy)
+    raises `LoginError` rather than being cached and sent as a credential.
+    """
+    token = _find_token(body)
+    # Neither the body nor the candidate is echoed: either might be secret.
+    if not token:
+        raise LoginError("the login answered without a token in a known field")
+    shape = _JWT if jwt else _B64TOKEN
+    if not (MIN_TOKEN_LENGTH <= len(token) <= MAX_TOKEN_LENGTH) or not shape.fullmatch(token):
+        kind = "a JWT" if jwt else "a well-formed bearer token"
+        raise LoginError(f"the login answered with something that is not {kind}")
+    return token
 
 
 def _jwt_claims(token: str) -> dict[str, Any] | None:

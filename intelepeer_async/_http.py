@@ -1,10 +1,16 @@
-"""The one place that talks HTTP: auth headers, time budget, retries, error mapping, logs.
+"""The request loop: auth headers, time budget, retries, error mapping, logs.
 
-Resources describe endpoints and call `HTTPCore.request`; nothing else in the
-package imports httpx at run time. Logging goes to the ``intelepeer_async``
-logger: method, path, status, attempt and elapsed time at DEBUG (paths can hold
-phone numbers, so they never appear above DEBUG); retries at INFO without the
-path. Request bodies, query strings, tokens and passwords are never logged.
+Resources describe endpoints and call `HTTPCore.request`; the wire belongs to
+a transport (`_transport.py`), which sends one request and answers with the
+raw response or a classified failure (never sent / maybe sent). This module
+encodes the JSON body once, builds the query string itself, and is the one
+place that turns an answer into a result or an error (`interpret`), Yay's
+200 envelope with an error ``status_code`` included.
+
+Logging goes to the ``intelepeer_async`` logger: method, path, status, attempt
+and elapsed time at DEBUG (paths can hold phone numbers, so they never appear
+above DEBUG); retries at INFO with the method and reason only. Request bodies,
+query strings, tokens and passwords are never logged.
 """
 
 from __future__ import annotations
@@ -14,21 +20,38 @@ import logging
 import random
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote, urlencode, urlsplit
 
 import anyio
-import httpx
 
 from ._auth import AuthProvider
+from ._redact import redact_url
 from ._retry import Failure, RetryPolicy, backoff_delay, parse_retry_after, should_retry
-from .errors import APIConnectionError, APIStatusError, APITimeoutError, status_error
+from ._transport import HttpxTransport, RawResponse, Transport, TransportFailure, header_problem
+from .errors import (
+    APIConnectionError,
+    APIResponseValidationError,
+    APITimeoutError,
+    IntelePeerError,
+    InvalidInputError,
+    UnexpectedRedirectError,
+    request_id_of,
+    status_error,
+)
 from .types import Timeout
 
-__all__ = ["HTTPCore", "Response"]
+if TYPE_CHECKING:
+    import httpx
+
+__all__ = ["HTTPCore", "Response", "decode_body", "interpret", "with_query"]
 
 logger = logging.getLogger("intelepeer_async")
 
 _IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+# Statuses after which an earlier attempt may have taken effect: the server may
+# have acted and then failed to answer. 429 and 503 refuse before acting.
+_MAY_HAVE_ACTED = frozenset({500, 502, 504})
 
 
 async def _sleep(seconds: float) -> None:
@@ -38,36 +61,124 @@ async def _sleep(seconds: float) -> None:
 
 @dataclass(frozen=True)
 class Response:
-    """A successful response, decoded: `data` is JSON, text, or None for an empty body."""
+    """A successful answer, decoded: `data` is JSON, text, or None for an empty body.
+
+    `gone_after_retry` marks a DELETE whose retry found nothing (404) after an
+    earlier attempt may already have deleted it: reported as deleted.
+    """
 
     status_code: int
     data: Any
     headers: Mapping[str, str] = field(default_factory=dict)
+    gone_after_retry: bool = False
+
+    @property
+    def request_id(self) -> str | None:
+        return request_id_of(self.data, self.headers)
+
+    def unreadable(self, what: str, *, succeeded: bool | None = None) -> APIResponseValidationError:
+        """The typed error for an answer whose body is not what the API documents."""
+        ok = 200 <= self.status_code < 300 if succeeded is None else succeeded
+        return APIResponseValidationError(
+            what,
+            status_code=self.status_code,
+            body=self.data,
+            request_id=self.request_id,
+            succeeded=ok,
+        )
 
 
-def _decode(response: httpx.Response) -> Any:
-    if not response.content:
+def decode_body(content: bytes) -> Any:
+    """JSON when the body parses as JSON, else its text; None when empty."""
+    if not content.strip():
         return None
     try:
-        return json.loads(response.content)
+        return json.loads(content)
     except ValueError:
-        return response.text
+        return content.decode("utf-8", errors="replace")
 
 
-def _classify(exc: BaseException) -> Failure:
-    # ConnectError/ConnectTimeout: no connection, so nothing was sent.
-    # PoolTimeout: waited for a free connection, so nothing was sent.
-    if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout):
-        return Failure.NOT_SENT
-    return Failure.MAYBE_SENT
+def interpret(
+    raw: RawResponse, *, envelope: bool = False
+) -> tuple[int, Response, IntelePeerError | None]:
+    """The one place an answer becomes a result or an error.
+
+    Returns the effective status (what the retry policy sees), the decoded
+    response, and the error to raise if the call ends here (None on success).
+    With `envelope` (Yay.com), a JSON object whose ``status_code`` is an error
+    counts as that status even under HTTP 2xx, for retries and errors alike.
+    """
+    data = None if raw.body_error else decode_body(raw.content)
+    response = Response(raw.status_code, data, raw.headers)
+    status = raw.status_code
+    if envelope and 200 <= status < 300 and isinstance(data, Mapping):
+        code = data.get("status_code")
+        if isinstance(code, int) and not isinstance(code, bool) and code >= 400:
+            status = code
+    if 200 <= status < 300:
+        if raw.body_error:
+            return status, response, response.unreadable(raw.body_error)
+        return status, response, None
+    if 300 <= status < 400:
+        target = redact_url(raw.headers.get("location", "")) or "nowhere"
+        message = (
+            f"redirected ({status}) to {target}; the SDK does not follow redirects, which"
+            " would carry credentials to another host: point it at the final URL"
+        )
+        return (
+            status,
+            response,
+            UnexpectedRedirectError(
+                message,
+                status_code=status,
+                body=data,
+                request_id=response.request_id,
+                response=raw,
+            ),
+        )
+    error = status_error(status, data, headers=raw.headers, reason=raw.reason_phrase, response=raw)
+    return status, response, error
+
+
+def _encode_json(body: object) -> bytes:
+    try:
+        text = json.dumps(body, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    except ValueError:
+        problem = "the request body holds NaN or infinity, which JSON cannot carry"
+    except TypeError:
+        problem = "the request body holds a value of a type JSON cannot carry"
+    else:
+        return text.encode("utf-8")
+    # Raised outside the handler, so no exception chain carries the body's values.
+    raise InvalidInputError(problem)
+
+
+def with_query(url: str, params: Mapping[str, str] | None) -> str:
+    """`url` with `params` appended, every reserved character encoded (``+`` is ``%2B``)."""
+    if not params:
+        return url
+    joiner = "&" if urlsplit(url).query else "?"
+    return url + joiner + urlencode(params, quote_via=quote, safe="")
+
+
+def _checked_headers(headers: Mapping[str, str] | None) -> dict[str, str]:
+    if not headers:
+        return {}
+    if not isinstance(headers, Mapping):
+        raise InvalidInputError("extra_headers must be a mapping of header name to value")
+    problem = header_problem(headers)
+    if problem is not None:
+        raise InvalidInputError(f"extra_headers: {problem}")
+    return dict(headers)
 
 
 class HTTPCore:
-    """Sends requests through one pooled `httpx.AsyncClient` under the retry policy.
+    """Sends requests through one transport under the retry policy.
 
-    A client passed in by the user is used as is and never closed here; one we
-    create is closed by `aclose`. `copy` makes a sibling sharing the same pool
-    (for ``with_options``); only the original closes it.
+    A `http_client` passed in is wrapped by the httpx transport and never
+    closed here; a transport or client we create is closed by `aclose`.
+    `copy` makes a sibling sharing the same transport (for ``with_options``);
+    only the original closes it.
     """
 
     def __init__(
@@ -76,32 +187,38 @@ class HTTPCore:
         timeout: Timeout,
         policy: RetryPolicy,
         http_client: httpx.AsyncClient | None = None,
+        transport: Transport | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> None:
         self.timeout = timeout
         self.policy = policy
-        self._owns_client = http_client is None
-        self._client = http_client if http_client is not None else httpx.AsyncClient()
+        # Closing an HttpxTransport never closes a client the user passed in.
+        self._owns_transport = transport is None
+        self._transport = transport if transport is not None else HttpxTransport(http_client)
         self._headers = {"Accept": "application/json", **(headers or {})}
 
     def copy(
         self, *, timeout: Timeout | None = None, policy: RetryPolicy | None = None
     ) -> HTTPCore:
-        """A core with other settings on the same connection pool, which it does not own."""
+        """A core with other settings on the same transport, which it does not own."""
         return HTTPCore(
             timeout=timeout or self.timeout,
             policy=policy or self.policy,
-            http_client=self._client,
+            transport=self._transport,
             headers=self._headers,
         )
 
     @property
+    def transport(self) -> Transport:
+        return self._transport
+
+    @property
     def is_closed(self) -> bool:
-        return self._client.is_closed
+        return self._transport.is_closed
 
     async def aclose(self) -> None:
-        if self._owns_client:
-            await self._client.aclose()
+        if self._owns_transport:
+            await self._transport.aclose()
 
     async def request(
         self,
@@ -113,39 +230,78 @@ class HTTPCore:
         auth: AuthProvider | None = None,
         idempotent: bool | None = None,
         headers: Mapping[str, str] | None = None,
+        timeout: float | Timeout | None = None,
+        deadline: float | None = None,
+        envelope: bool = False,
     ) -> Response:
-        """Send one API call; retry as the policy allows; raise on any error status.
+        """Send one API call; retry as the policy allows; raise on any error.
 
         `idempotent` defaults from the method (GET/PUT/DELETE yes, POST/PATCH no).
         Pass True for a POST that is safe to repeat (a login, setting a webhook).
+        `headers` are the caller's extra headers: sent as given, over the SDK's
+        own; when they carry every header `auth` would set, the client's
+        credentials are not used for this call (no login, no refresh).
+        `timeout` overrides the budget for this call; `deadline` (anyio clock)
+        is an absolute one, used by logins that must finish within the budget
+        of the call that needed them.
         """
         method = method.upper()
         if idempotent is None:
             idempotent = method in _IDEMPOTENT_METHODS
-        deadline = anyio.current_time() + self.timeout.total
+        budget = Timeout.coerce(timeout) if timeout is not None else self.timeout
+        if deadline is None:
+            deadline = anyio.current_time() + budget.total
+        extra = _checked_headers(headers)
+        if auth is not None and auth.header_names() <= {name.lower() for name in extra}:
+            auth = None  # the caller brought every credential header: no login, no refresh
+        full_url = with_query(url, params)
+        body = _encode_json(json_body) if json_body is not None else None
+        base_headers = dict(self._headers)
+        if body is not None:
+            base_headers["Content-Type"] = "application/json"
+        parts = urlsplit(url)
+        host, path = parts.hostname or "the server", parts.path
+
         retries_done = 0
-        refreshed_auth = False
+        resent_after_401 = False
+        earlier_may_have_acted = False
         attempt = 0
         while True:
             attempt += 1
-            token = await auth.token() if auth is not None else ""
-            request_headers = {**self._headers, **(headers or {})}
+            token = await auth.token(deadline) if auth is not None else ""
+            request_headers = dict(base_headers)
             if auth is not None:
                 request_headers.update(auth.headers(token))
-            started = anyio.current_time()
-            remaining = deadline - started
-            if remaining <= 0:
-                # Only reachable after a 401 refresh whose login ate the budget:
-                # the refused attempt was not processed.
+            request_headers.update(extra)
+            if deadline - anyio.current_time() <= 0:
                 raise APITimeoutError(
-                    f"{method} timed out (budget {self.timeout.total:g}s) before it could be sent",
+                    f"{method} {host} timed out (budget {budget.total:g}s) before it could be"
+                    " sent; the request never reached the server",
                     may_have_been_processed=False,
                 )
-            response, error, outcome = await self._send(
-                method, url, params, json_body, request_headers, remaining
-            )
+            started = anyio.current_time()
+            failure: TransportFailure | None = None
+            try:
+                raw = await self._transport.send(
+                    method,
+                    full_url,
+                    request_headers,
+                    body,
+                    deadline=deadline,
+                    connect_timeout=budget.connect,
+                )
+            except TransportFailure as exc:
+                failure = exc
             elapsed = anyio.current_time() - started
-            path = httpx.URL(url).path
+
+            if failure is not None:
+                outcome: int | Failure = failure.failure
+                response = None
+                error: IntelePeerError | None = None
+                retry_after = None
+            else:
+                outcome, response, error = interpret(raw, envelope=envelope)
+                retry_after = parse_retry_after(raw.headers)
             logger.debug(
                 "%s %s -> %s (attempt %d, %.3fs)",
                 method,
@@ -155,102 +311,86 @@ class HTTPCore:
                 elapsed,
             )
 
-            if response is not None and response.is_success:
-                return Response(response.status_code, _decode(response), dict(response.headers))
-
+            if response is not None and error is None:
+                return response
             if (
                 response is not None
-                and response.status_code == 401
-                and auth is not None
-                and auth.refreshable
-                and not refreshed_auth
+                and method == "DELETE"
+                and outcome == 404
+                and earlier_may_have_acted
             ):
-                # The token was refused, so nothing was processed: safe to resend once.
-                refreshed_auth = True
-                auth.invalidate(token)
-                logger.debug("401 on %s %s: refreshing credentials once", method, path)
-                continue
+                # An earlier attempt may have deleted it; the retry found it gone.
+                return Response(404, response.data, response.headers, gone_after_retry=True)
 
-            retry_after = parse_retry_after(response.headers) if response is not None else None
-            if should_retry(
-                outcome,
-                idempotent=idempotent,
-                retries_done=retries_done,
-                max_retries=self.policy.max_retries,
-            ):
-                delay = backoff_delay(
-                    retries_done,
-                    policy=self.policy,
-                    retry_after=retry_after,
-                    random_fraction=random.random(),  # noqa: S311 - jitter, not crypto
-                )
-                if anyio.current_time() + delay < deadline:
-                    retries_done += 1
-                    logger.info(
-                        "retrying %s (attempt %d of %d) after %s in %.2fs",
-                        method,
-                        retries_done + 1,
-                        self.policy.max_retries + 1,
-                        outcome.value if isinstance(outcome, Failure) else outcome,
-                        delay,
+            if outcome == 401 and auth is not None and not resent_after_401:
+                resent_after_401 = True
+                if auth.refused(token):
+                    # Refused credentials mean nothing ran: safe to resend once.
+                    logger.debug(
+                        "401 on %s %s: resending once with fresh credentials", method, path
                     )
-                    await _sleep(delay)
                     continue
-            raise self._final_error(method, outcome, response, error, idempotent) from error
 
-    async def _send(
-        self,
-        method: str,
-        url: str,
-        params: Mapping[str, str] | None,
-        json_body: object,
-        headers: Mapping[str, str],
-        remaining: float,
-    ) -> tuple[httpx.Response | None, BaseException | None, int | Failure]:
-        """One attempt within `remaining` seconds: the response, or the failure."""
-        try:
-            with anyio.fail_after(remaining):
-                response = await self._client.request(
+            delay = self._next_delay(outcome, failure, retries_done, retry_after, idempotent)
+            if delay is not None and anyio.current_time() + delay < deadline:
+                retries_done += 1
+                if outcome is Failure.MAYBE_SENT or outcome in _MAY_HAVE_ACTED:
+                    earlier_may_have_acted = True
+                logger.info(
+                    "retrying %s (attempt %d of %d) after %s in %.2fs",
                     method,
-                    url,
-                    params=params,
-                    json=json_body,
-                    headers=headers,
-                    timeout=httpx.Timeout(remaining, connect=min(self.timeout.connect, remaining)),
+                    retries_done + 1,
+                    self.policy.max_retries + 1,
+                    outcome.value if isinstance(outcome, Failure) else outcome,
+                    delay,
                 )
-        except (httpx.TransportError, TimeoutError) as exc:
-            return None, exc, _classify(exc)
-        return response, None, response.status_code
+                await _sleep(delay)
+                continue
+            if error is not None:
+                raise error
+            assert failure is not None
+            raise _connection_error(method, host, failure, budget, idempotent)
 
-    def _final_error(
+    def _next_delay(
         self,
-        method: str,
         outcome: int | Failure,
-        response: httpx.Response | None,
-        error: BaseException | None,
+        failure: TransportFailure | None,
+        retries_done: int,
+        retry_after: float | None,
         idempotent: bool,
-    ) -> APIStatusError | APIConnectionError:
-        if response is not None:
-            return status_error(
-                response.status_code,
-                _decode(response),
-                headers=response.headers,
-                reason=response.reason_phrase,
-                response=response,
-            )
-        maybe_sent = outcome is Failure.MAYBE_SENT
-        timed_out = isinstance(error, TimeoutError | httpx.TimeoutException)
-        what = (
-            f"{method} timed out (budget {self.timeout.total:g}s)"
-            if timed_out
-            else f"{method} failed: {type(error).__name__}"
+    ) -> float | None:
+        """Seconds to wait before trying again, or None if the policy says not to."""
+        if failure is not None and failure.local:
+            return None  # refused before sending: it would be refused again
+        if not should_retry(
+            outcome,
+            idempotent=idempotent,
+            retries_done=retries_done,
+            max_retries=self.policy.max_retries,
+        ):
+            return None
+        return backoff_delay(
+            retries_done,
+            policy=self.policy,
+            retry_after=retry_after,
+            random_fraction=random.random(),  # noqa: S311 - jitter, not crypto
         )
-        if maybe_sent and not idempotent:
-            what += (
-                "; the request may have been processed by the server, so it was not"
-                " retried: check before sending it again"
-            )
-        elif not maybe_sent:
-            what += "; the request never reached the server"
-        cls = APITimeoutError if timed_out else APIConnectionError
-        return cls(what, may_have_been_processed=maybe_sent)
+
+
+def _connection_error(
+    method: str, host: str, failure: TransportFailure, budget: Timeout, idempotent: bool
+) -> APIConnectionError:
+    maybe_sent = failure.failure is Failure.MAYBE_SENT
+    if failure.timed_out:
+        what = f"{method} {host} timed out (budget {budget.total:g}s): {failure.reason}"
+    else:
+        what = f"{method} {host} failed: {failure.reason}"
+    if maybe_sent and not idempotent:
+        what += (
+            "; the request may have been processed by the server, so it was not"
+            " retried: check before sending it again"
+        )
+    elif not maybe_sent:
+        what += "; the request never reached the server"
+    cls = APITimeoutError if failure.timed_out else APIConnectionError
+    return cls(what, may_have_been_processed=maybe_sent)

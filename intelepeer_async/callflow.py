@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import re
 import uuid as uuid_module
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
+from ._diagram import mermaid_text, render_dot, render_mermaid
+from ._flowgraph import EXIT_FIELDS, TERMINATING, exits, module_name, raw_exits, step_name
 from .errors import InvalidInputError
 from .models._base import VendorModel
 from .models.callflows import (
+    MODULE_TYPES,
     BusyModule,
     CallerIdMatchModule,
     CallFlow,
@@ -30,16 +33,27 @@ from .models.callflows import (
     RecordingModule,
     StartModule,
     TrunkModule,
+    UnknownModule,
     VoicemailModule,
 )
 from .types import is_e164
 
-__all__ = ["CallFlowBuilder", "FlowReport", "check_flow", "exits", "render_dot", "render_mermaid"]
+__all__ = [
+    "TERMINATING",
+    "CallFlowBuilder",
+    "FlowReport",
+    "check_flow",
+    "exits",
+    "mermaid_text",
+    "render_dot",
+    "render_mermaid",
+]
 
-TERMINATING = frozenset({"busy", "voicemail", "conference", "Trunk", "fax"})
-_EXIT_FIELDS = ("next", "match", "nomatch", "noanswer")
-#: A dialbyextension ``noanswer`` may name the dialled user's own mailbox instead of a module.
+#: A dialbyextension ``noanswer`` may name the dialled user's own mailbox instead of a module
+#: (the Yay doc allows it there only).
 _SPECIAL_TARGETS = frozenset({"sipuser_voicemail"})
+_TARGET_TYPES = ("sipuser", "huntgroup", "forward")
+_SECONDS_FIELDS = ("duration", "dial_duration", "wait_duration")
 _PIN = re.compile(r"[0-9]{4}")
 
 
@@ -62,31 +76,16 @@ class FlowReport:
             )
 
 
-def _raw_exits(module: VendorModel) -> Iterable[tuple[str, object]]:
-    for name in _EXIT_FIELDS:
-        value = getattr(module, name, None)
-        if value is None and module.model_extra:
-            value = module.model_extra.get(name)
-        if value is None:
-            continue
-        if isinstance(value, Mapping):
-            for label, target in value.items():
-                yield str(label), target
-        else:
-            yield name, value
-
-
-def exits(module: VendorModel) -> list[tuple[str, str]]:
-    """(label, target key) of every way out of `module`; labels are field or IVR keys."""
-    return [(label, target) for label, target in _raw_exits(module) if isinstance(target, str)]
-
-
-def _module_name(module: VendorModel) -> str:
-    return str(getattr(module, "module", "?"))
-
-
 def check_flow(flow: CallFlow) -> FlowReport:
-    """Check the graph: one start, exits that land, terminating modules that end, fields."""
+    """Check the graph and each module's fields against the Yay.com documentation.
+
+    Errors: no or several starts, an exit to a missing module, a terminating
+    module with an exit, fax not straight after start, a required field
+    missing (play ``sound``, musiconhold ``class``, ...), a module type in the
+    wrong case, a known module in a shape its model cannot read. Warnings:
+    modules unreachable from start, module types Yay does not document.
+    Modules are named by their builder step names when the flow has them.
+    """
     report = FlowReport()
     errors = report.errors
     modules = flow.flow
@@ -98,32 +97,56 @@ def check_flow(flow: CallFlow) -> FlowReport:
     if not starts:
         errors.append("no 'start' module: every flow needs exactly one")
     elif len(starts) > 1:
-        errors.append(f"{len(starts)} 'start' modules ({', '.join(starts)}): exactly one allowed")
+        listed = ", ".join(step_name(flow, key) for key in starts)
+        errors.append(f"{len(starts)} 'start' modules ({listed}): exactly one allowed")
 
     for key, module in modules.items():
-        name = _module_name(module)
-        found = list(_raw_exits(module))
+        name = module_name(module)
+        where = f"{step_name(flow, key)} ({name})"
+        found = list(raw_exits(module))
         if name in TERMINATING and found:
             labels = ", ".join(sorted({label for label, _ in found}))
-            errors.append(f"{key} ({name}) is terminating but has an exit ({labels})")
+            errors.append(f"{where} is terminating but has an exit ({labels})")
+        special = _SPECIAL_TARGETS if isinstance(module, DialByExtensionModule) else frozenset()
         for label, target in found:
             if not isinstance(target, str) or not target:
-                errors.append(f"{key} ({name}) exit {label!r} must be a module key")
-            elif target not in modules and not (label == "noanswer" and target in _SPECIAL_TARGETS):
-                errors.append(f"{key} ({name}) exit {label!r} points at missing module {target!r}")
-        errors.extend(_field_problems(key, module))
+                errors.append(f"{where} exit {label!r} must be a module key")
+            elif target not in modules and not (label == "noanswer" and target in special):
+                errors.append(
+                    f"{where} exit {label!r} points at missing module {step_name(flow, target)!r}"
+                )
+        if isinstance(module, UnknownModule):
+            _unknown_module(where, module, report)
+        else:
+            errors.extend(_field_problems(where, module))
 
     _check_fax(flow, starts, errors)
     report.warnings.extend(_unreachable(flow, starts))
     return report
 
 
-def _field_problems(key: str, module: VendorModel) -> list[str]:
+def _unknown_module(where: str, module: UnknownModule, report: FlowReport) -> None:
+    name = module.module
+    if name in MODULE_TYPES:
+        problems = "; ".join(module.problems) or "unreadable"
+        report.errors.append(f"{where} does not have the shape Yay documents: {problems}")
+        return
+    spelled = next((known for known in MODULE_TYPES if known.lower() == name.lower()), None)
+    if spelled is not None:
+        report.errors.append(f"{where}: Yay spells this module type {spelled!r}")
+    else:
+        report.warnings.append(f"{where}: {name!r} is not a module type Yay documents; sent as is")
+
+
+def _field_problems(where: str, module: VendorModel) -> list[str]:
     problems: list[str] = []
-    where = f"{key} ({_module_name(module)})"
     needs_next = (StartModule, RecordingModule, MusicOnHoldModule, PlayModule)
     if isinstance(module, needs_next) and not module.next:
         problems.append(f"{where} has no 'next'")
+    if isinstance(module, PlayModule) and not module.sound:
+        problems.append(f"{where} has no 'sound' to play")
+    if isinstance(module, MusicOnHoldModule) and not module.class_:
+        problems.append(f"{where} has no 'class' (the hold-music playlist)")
     if isinstance(module, CallerIdMatchModule):
         if not module.match or not module.nomatch:
             problems.append(f"{where} needs both 'match' and 'nomatch'")
@@ -138,10 +161,11 @@ def _field_problems(key: str, module: VendorModel) -> list[str]:
         if not module.extensions:
             problems.append(f"{where} has no extensions to ring")
         for index, target in enumerate(module.extensions):
-            if target.type == "forward" and not is_e164(target.number):
-                problems.append(f"{where} extensions[{index}] forward number is not E.164")
-            if target.type in ("sipuser", "huntgroup") and not target.uuid:
-                problems.append(f"{where} extensions[{index}] {target.type} needs a uuid")
+            problems.extend(_target_problems(f"{where} extensions[{index}]", target))
+    for name in _SECONDS_FIELDS:
+        value = getattr(module, name, None)
+        if value is not None and (not isinstance(value, int) or value < 1):
+            problems.append(f"{where} {name} must be a whole number of seconds (1 or more)")
     pin = module.pin if isinstance(module, ConferenceModule) else None
     if pin is not None and not _PIN.fullmatch(pin):
         problems.append(f"{where} pin must be exactly 4 digits")
@@ -152,6 +176,18 @@ def _field_problems(key: str, module: VendorModel) -> list[str]:
     return problems
 
 
+def _target_problems(where: str, target: ExtensionTarget) -> list[str]:
+    if target.type is None:
+        return [f"{where} has no 'type' ({', '.join(_TARGET_TYPES)})"]
+    if target.type not in _TARGET_TYPES:
+        return [f"{where} type {target.type!r} is not one of {', '.join(_TARGET_TYPES)}"]
+    if target.type == "forward" and not is_e164(target.number):
+        return [f"{where} forward number is not E.164"]
+    if target.type in ("sipuser", "huntgroup") and not target.uuid:
+        return [f"{where} {target.type} needs a uuid"]
+    return []
+
+
 def _check_fax(flow: CallFlow, starts: list[str], errors: list[str]) -> None:
     fax_keys = [key for key, m in flow.flow.items() if isinstance(m, FaxModule)]
     if not fax_keys or len(starts) != 1:
@@ -160,7 +196,7 @@ def _check_fax(flow: CallFlow, starts: list[str], errors: list[str]) -> None:
     first = start.next if isinstance(start, StartModule) else None
     for key in fax_keys:
         if first != key:
-            errors.append(f"{key} (fax) must come directly after start")
+            errors.append(f"{step_name(flow, key)} (fax) must come directly after start")
 
 
 def _unreachable(flow: CallFlow, starts: list[str]) -> list[str]:
@@ -174,57 +210,10 @@ def _unreachable(flow: CallFlow, starts: list[str]) -> list[str]:
                 seen.add(target)
                 todo.append(target)
     return [
-        f"{key} ({_module_name(module)}) is not reachable from start"
+        f"{step_name(flow, key)} ({module_name(module)}) is not reachable from start"
         for key, module in flow.flow.items()
         if key not in seen
     ]
-
-
-# -- rendering ---------------------------------------------------------------
-
-
-def _label(key: str, module: VendorModel) -> str:
-    short = key if len(key) <= 12 else key[:8] + "…"
-    return f"{_module_name(module)}\n{short}"
-
-
-def render_mermaid(flow: CallFlow) -> str:
-    """A Mermaid ``flowchart TD``; node ids are positional, labels show type and key."""
-    ids = {key: f"n{i}" for i, key in enumerate(flow.flow)}
-    lines = ["flowchart TD"]
-    for key, module in flow.flow.items():
-        text = _label(key, module).replace('"', "#quot;").replace("\n", "<br/>")
-        lines.append(f'    {ids[key]}["{text}"]')
-    for key, module in flow.flow.items():
-        for label, target in exits(module):
-            safe = label.replace('"', "#quot;").replace("|", "/")
-            end = ids.get(target)
-            if end is None:
-                end = f"missing_{len(lines)}"
-                lines.append(f'    {end}["missing: {target.replace(chr(34), "#quot;")}"]')
-            lines.append(f"    {ids[key]} -->|{safe}| {end}")
-    return "\n".join(lines) + "\n"
-
-
-def _dot_quote(text: str) -> str:
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
-
-
-def render_dot(flow: CallFlow) -> str:
-    """A Graphviz ``digraph``; keys are node ids, labels show type and key."""
-    lines = [f"digraph {_dot_quote(flow.name or 'callflow')} {{", "    rankdir=TB;"]
-    for key, module in flow.flow.items():
-        shape = "doubleoctagon" if _module_name(module) in TERMINATING else "box"
-        lines.append(
-            f"    {_dot_quote(key)} [label={_dot_quote(_label(key, module))}, shape={shape}];"
-        )
-    for key, module in flow.flow.items():
-        for label, target in exits(module):
-            lines.append(
-                f"    {_dot_quote(key)} -> {_dot_quote(target)} [label={_dot_quote(label)}];"
-            )
-    lines.append("}")
-    return "\n".join(lines) + "\n"
 
 
 # -- building ----------------------------------------------------------------
@@ -321,7 +310,7 @@ class CallFlowBuilder:
         sound: str | None = None,
         duration: int | None = None,
     ) -> CallFlowBuilder:
-        routes = dict(options)
+        routes: dict[str, str | None] = dict(options)
         if invalid is not None:
             routes["invalid"] = invalid
         if timeout is not None:
@@ -371,13 +360,15 @@ class CallFlowBuilder:
             show_call_route_name=self._show_name,
             show_original_caller_id=self._show_caller,
         )
+        # Never sent: only for messages and diagrams.
+        flow._step_names = {key: step for step, key in rename.items()}
         flow.validate().raise_for_errors()
         return flow
 
 
 def _renamed(module: VendorModel, rename: Mapping[str, str]) -> VendorModel:
     updates: dict[str, object] = {}
-    for name in _EXIT_FIELDS:
+    for name in EXIT_FIELDS:
         value = getattr(module, name, None)
         if isinstance(value, str):
             updates[name] = rename.get(value, value)

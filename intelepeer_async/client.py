@@ -13,13 +13,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
+from urllib.parse import urlsplit
 
 from ._auth import AuthProvider, LoginToken, StaticHeaders, StaticToken
 from ._http import HTTPCore, Response
+from ._redact import redact_url
 from ._retry import RetryPolicy
 from ._version import __version__
-from .errors import InvalidInputError, status_error
-from .types import Secret, Timeout
+from .errors import InvalidInputError
+from .types import Secret, Timeout, validate_credential
 
 if TYPE_CHECKING:
     import httpx
@@ -71,6 +73,13 @@ class ServiceURLs:
     @property
     def v4_token_url(self) -> str:
         return self.token_url or f"{self.auth}/_rest/v4/authenticate"
+
+    def __repr__(self) -> str:
+        shown = ", ".join(
+            f"{f.name}={redact_url(v) if isinstance(v := getattr(self, f.name), str) else v!r}"
+            for f in fields(self)
+        )
+        return f"ServiceURLs({shown})"
 
 
 def _env(name: str) -> str | None:
@@ -131,9 +140,20 @@ class _BaseClient:
         params: Mapping[str, str] | None = None,
         json_body: object = None,
         idempotent: bool | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        timeout: float | Timeout | None = None,
+        envelope: bool = False,
     ) -> Response:
         return await self._core.request(
-            method, url, params=params, json_body=json_body, auth=auth, idempotent=idempotent
+            method,
+            url,
+            params=params,
+            json_body=json_body,
+            auth=auth,
+            idempotent=idempotent,
+            headers=extra_headers,
+            timeout=timeout,
+            envelope=envelope,
         )
 
     @property
@@ -160,8 +180,9 @@ class AsyncIntelePeer(_BaseClient):
     """Client for IntelePeer's Atmosphere, SmartFlows and SmartCommunicator APIs.
 
     Credentials: a ready `token` (sent as ``Authorization: Bearer``) or
-    `username`/`password`, exchanged lazily for a 24-hour token and refreshed
-    before expiry and once after a 401. SmartCommunicator (``ip.agents``) always
+    `username`/`password`, exchanged lazily (within the budget of the call that
+    needs it) for a 24-hour token, refreshed before expiry, and once after a 401
+    on a token older than `FRESH_TOKEN_GRACE`. SmartCommunicator (``ip.agents``) always
     logs in with `username`/`password` to get its own JWT, unless a ready
     `smartcomm_token` is given. Every argument left out falls back to its
     environment variable (``INTELEPEER_TOKEN``, ``INTELEPEER_USERNAME``,
@@ -196,6 +217,15 @@ class AsyncIntelePeer(_BaseClient):
                 "no credentials: pass token=, or username= and password= "
                 "(or set INTELEPEER_TOKEN / INTELEPEER_USERNAME and INTELEPEER_PASSWORD)"
             )
+        # Checked now, not when the first request fails: named, never echoed.
+        for name, value, in_header in (
+            ("token", token, True),
+            ("smartcomm_token", smartcomm_token, True),
+            ("username", username, False),
+            ("password", password, False),
+        ):
+            if value is not None:
+                validate_credential(value, name, in_header=in_header, spaces=False)
         if customer_id is None:
             customer_id = _env("INTELEPEER_CUSTOMER_ID")
         self.customer_id: str | None = str(customer_id) if customer_id is not None else None
@@ -223,14 +253,17 @@ class AsyncIntelePeer(_BaseClient):
             return StaticToken(token, scheme=scheme)
         if login_body is None:
             return None
+        core = self._core  # the original's retry policy; the budget is the caller's
 
-        async def login() -> object:
+        async def login(deadline: float) -> object:
             body = {key: value.reveal() for key, value in login_body.items()}
-            # Not with_options-dependent: logins use the original core's settings.
-            response = await self._core.request("POST", url, json_body=body, idempotent=True)
+            response = await core.request(
+                "POST", url, json_body=body, idempotent=True, deadline=deadline
+            )
             return response.data
 
-        return LoginToken(login, scheme=scheme)
+        host = urlsplit(url).hostname or url
+        return LoginToken(login, scheme=scheme, jwt=scheme is None, name=f"the login to {host}")
 
     def _require(self, provider: AuthProvider | None, what: str) -> AuthProvider:
         if provider is None:
@@ -238,8 +271,12 @@ class AsyncIntelePeer(_BaseClient):
         return provider
 
     async def _v4(self, method: str, url: str, **kwargs: Any) -> Response:
-        """A call to an Atmosphere v4 endpoint with the v4 token."""
-        auth = self._require(self._v4_auth, "this API (a v4 token, or username/password)")
+        """A call to an Atmosphere v4 endpoint with the v4 token (unless the
+        caller's extra headers carry an Authorization of their own)."""
+        extra = kwargs.get("extra_headers") or {}
+        auth = self._v4_auth
+        if auth is None and not any(name.lower() == "authorization" for name in extra):
+            auth = self._require(auth, "this API (a v4 token, or username/password)")
         return await self._request(method, url, auth=auth, **kwargs)
 
     async def _smartcomm(self, method: str, url: str, **kwargs: Any) -> Response:
@@ -273,7 +310,7 @@ class AsyncIntelePeer(_BaseClient):
     def __repr__(self) -> str:
         auth = type(self._v4_auth).__name__ if self._v4_auth else "none"
         return (
-            f"AsyncIntelePeer(api={self.urls.api!r}, auth={auth}, "
+            f"AsyncIntelePeer(api={redact_url(self.urls.api)!r}, auth={auth}, "
             f"customer_id={self.customer_id!r}, timeout={self.timeout.total:g}s, "
             f"max_retries={self.max_retries})"
         )
@@ -284,9 +321,12 @@ class AsyncYay(_BaseClient):
 
     Every request carries ``X-Auth-Reseller``, ``X-Auth-User`` and
     ``X-Auth-Password`` (and ``X-Auth-For`` with `act_for`, to act for a
-    sub-account). Arguments left out fall back to ``YAY_RESELLER``,
-    ``YAY_USER``, ``YAY_PASSWORD``, ``YAY_ACT_FOR`` and ``YAY_BASE_URL``.
-    Yay.com charges per call, so creates are never retried after a timeout.
+    sub-account). Credentials come all from arguments or all from the
+    environment (``YAY_RESELLER``, ``YAY_USER``, ``YAY_PASSWORD``, and then
+    ``YAY_ACT_FOR``), never mixed: with explicit credentials, only an explicit
+    `act_for` is used, and ``act_for=""`` turns it off in either case.
+    ``YAY_BASE_URL`` is the fallback for `base_url`. Yay.com charges per call,
+    so creates are never retried after they may have arrived.
     """
 
     def __init__(
@@ -301,28 +341,40 @@ class AsyncYay(_BaseClient):
         max_retries: int = 2,
         http_client: httpx.AsyncClient | None = None,
     ) -> None:
-        reseller = reseller or _env("YAY_RESELLER")
-        user = user or _env("YAY_USER")
-        password = password or _env("YAY_PASSWORD")
-        act_for = act_for or _env("YAY_ACT_FOR")
-        missing = [
-            n for n, v in (("reseller", reseller), ("user", user), ("password", password)) if not v
-        ]
-        if missing:
-            raise InvalidInputError(f"AsyncYay needs {', '.join(missing)} (or YAY_* variables)")
+        explicit = [v is not None for v in (reseller, user, password)]
+        if any(explicit) and not all(explicit):
+            raise InvalidInputError(
+                "reseller, user and password go together: pass all three, or none"
+                " to read YAY_RESELLER, YAY_USER and YAY_PASSWORD"
+            )
+        if not any(explicit):
+            reseller, user, password = _env("YAY_RESELLER"), _env("YAY_USER"), _env("YAY_PASSWORD")
+            if act_for is None:
+                act_for = _env("YAY_ACT_FOR")
+            missing = [
+                n
+                for n, v in (("reseller", reseller), ("user", user), ("password", password))
+                if not v
+            ]
+            if missing:
+                raise InvalidInputError(f"AsyncYay needs {', '.join(missing)} (or YAY_* variables)")
         assert reseller is not None and user is not None and password is not None
+        for name, value in (("reseller", reseller), ("user", user), ("password", password)):
+            validate_credential(value, name, in_header=True)
+        if act_for:
+            validate_credential(act_for, "act_for", in_header=True)
         base = base_url or _env("YAY_BASE_URL") or "https://api.yay.com"
         if not base.startswith(("http://", "https://")):
             raise InvalidInputError("base_url must be an http(s) URL")
         self.base_url = base.rstrip("/")
-        self.act_for = act_for
+        self.act_for = act_for or None
         headers: dict[str, Secret | str] = {
             "X-Auth-Reseller": reseller,
             "X-Auth-User": user,
             "X-Auth-Password": Secret(password),
         }
-        if act_for:
-            headers["X-Auth-For"] = act_for
+        if self.act_for:
+            headers["X-Auth-For"] = self.act_for
         self._auth = StaticHeaders(headers)
         self._init_core(timeout=timeout, max_retries=max_retries, http_client=http_client)
 
@@ -334,17 +386,14 @@ class AsyncYay(_BaseClient):
         return CallFlows(self)
 
     async def _yay(self, method: str, path: str, **kwargs: Any) -> Response:
-        """A Yay.com call; an error inside the envelope raises even under HTTP 2xx."""
-        response = await self._request(method, f"{self.base_url}{path}", auth=self._auth, **kwargs)
-        envelope = response.data
-        if isinstance(envelope, dict):
-            code = envelope.get("status_code")
-            if isinstance(code, int) and not isinstance(code, bool) and code >= 400:
-                raise status_error(code, envelope, headers=response.headers)
-        return response
+        """A Yay.com call; an error ``status_code`` in the envelope counts as the
+        HTTP status (for retries and errors alike), even under HTTP 2xx."""
+        return await self._request(
+            method, f"{self.base_url}{path}", auth=self._auth, envelope=True, **kwargs
+        )
 
     def __repr__(self) -> str:
         return (
-            f"AsyncYay(base_url={self.base_url!r}, act_for={self.act_for!r}, "
+            f"AsyncYay(base_url={redact_url(self.base_url)!r}, act_for={self.act_for!r}, "
             f"timeout={self.timeout.total:g}s, max_retries={self.max_retries})"
         )

@@ -11,10 +11,11 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    import httpx
+    from ._transport import RawResponse
 
 __all__ = [
     "APIConnectionError",
+    "APIResponseValidationError",
     "APIStatusError",
     "APITimeoutError",
     "AuthenticationError",
@@ -23,9 +24,13 @@ __all__ = [
     "IntelePeerError",
     "InternalServerError",
     "InvalidInputError",
+    "LoginError",
+    "LoginRefusedError",
+    "LoginTimeoutError",
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitError",
+    "UnexpectedRedirectError",
     "UnprocessableEntityError",
 ]
 
@@ -62,11 +67,18 @@ class APITimeoutError(APIConnectionError):
     """The call ran out of its time budget before a response arrived."""
 
 
+def _detail(status_code: int, message: str, request_id: str | None) -> str:
+    detail = f"{status_code}: {message}"
+    return f"{detail} (request id {request_id})" if request_id else detail
+
+
 class APIStatusError(IntelePeerError):
     """The server answered with an error status.
 
     `message` is the vendor's own text, unchanged; `body` the parsed JSON (or
-    text) of the response; `request_id` the vendor's request id when it sent one.
+    text) of the response; `request_id` the vendor's request id when it sent one;
+    `response` the raw answer (`status_code`, `headers`, `content`, and
+    `request`: method, URL and headers as sent, credentials and query hidden).
     """
 
     def __init__(
@@ -76,17 +88,19 @@ class APIStatusError(IntelePeerError):
         status_code: int,
         body: object = None,
         request_id: str | None = None,
-        response: httpx.Response | None = None,
+        response: RawResponse | None = None,
     ) -> None:
         self.status_code = status_code
         self.message = message
         self.body = body
         self.request_id = request_id
         self.response = response
-        detail = f"{status_code}: {message}"
-        if request_id:
-            detail += f" (request id {request_id})"
-        super().__init__(detail)
+        super().__init__(_detail(status_code, message, request_id))
+
+
+class UnexpectedRedirectError(APIStatusError):
+    """3xx: the server redirected; the SDK never follows a redirect, which would
+    carry the account's credentials to wherever it points."""
 
 
 class BadRequestError(APIStatusError):
@@ -94,7 +108,8 @@ class BadRequestError(APIStatusError):
 
 
 class AuthenticationError(APIStatusError):
-    """401: credentials missing, wrong or expired (after one refresh was tried)."""
+    """401: credentials refused. A fresh token refused is the API's own answer
+    (some endpoints use 401 for business errors), so `message` says why."""
 
 
 class PermissionDeniedError(APIStatusError):
@@ -119,6 +134,75 @@ class RateLimitError(APIStatusError):
 
 class InternalServerError(APIStatusError):
     """5xx: the vendor failed; idempotent calls are retried automatically."""
+
+
+class APIResponseValidationError(IntelePeerError):
+    """A response arrived but cannot be read as the API documents it.
+
+    `status_code`, `body` (JSON, text, or None) and `request_id` describe it.
+    `succeeded` is True when the HTTP status said success: the call took
+    effect (for a write, look before doing it again), only its answer is
+    unusable.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int,
+        body: object = None,
+        request_id: str | None = None,
+        succeeded: bool = False,
+    ) -> None:
+        self.message = message
+        self.status_code = status_code
+        self.body = body
+        self.request_id = request_id
+        self.succeeded = succeeded
+        super().__init__(_detail(status_code, message, request_id))
+
+
+class LoginError(IntelePeerError):
+    """The login a call needed failed, so the call itself was never sent.
+
+    `may_have_been_processed` is always False. `status_code`, `message` (the
+    vendor's text), `body` and `request_id` describe the login's own answer
+    when there was one; `status_code` is None when there was none (timeout,
+    connection failure). Concurrent calls waiting for the same login all get
+    its failure; none of them starts a login of its own.
+    """
+
+    def __init__(
+        self,
+        description: str,
+        *,
+        status_code: int | None = None,
+        message: str | None = None,
+        body: object = None,
+        request_id: str | None = None,
+    ) -> None:
+        self.may_have_been_processed = False
+        self.status_code = status_code
+        self.message = message if message is not None else description
+        self.body = body
+        self.request_id = request_id
+        self.response: RawResponse | None = None
+        Exception.__init__(self, description)
+
+
+class LoginTimeoutError(LoginError, APITimeoutError):
+    """The login did not finish within the call's time budget (also an `APITimeoutError`)."""
+
+
+class LoginRefusedError(LoginError, AuthenticationError):
+    """The login was refused (401/403: wrong username or password, locked account).
+
+    Also an `AuthenticationError`. Remembered for a few seconds
+    (`LOGIN_REFUSAL_MEMORY`), so a burst of calls makes one login attempt, not
+    one each, which could lock the account.
+    """
+
+    status_code: int  # always the login's 401 or 403
 
 
 _BY_STATUS: dict[int, type[APIStatusError]] = {
@@ -194,10 +278,15 @@ def status_error(
     *,
     headers: Mapping[str, str] | None = None,
     reason: str = "",
-    response: httpx.Response | None = None,
+    response: RawResponse | None = None,
 ) -> APIStatusError:
     """The `APIStatusError` subclass for `status_code`, carrying the parsed vendor text."""
-    cls = InternalServerError if status_code >= 500 else _BY_STATUS.get(status_code, APIStatusError)
+    if status_code >= 500:
+        cls: type[APIStatusError] = InternalServerError
+    elif 300 <= status_code < 400:
+        cls = UnexpectedRedirectError
+    else:
+        cls = _BY_STATUS.get(status_code, APIStatusError)
     message = error_message(body, reason or f"HTTP {status_code}")
     return cls(
         message,

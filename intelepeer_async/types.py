@@ -16,8 +16,10 @@ __all__ = [
     "Secret",
     "Timeout",
     "is_e164",
+    "is_finite_number",
     "is_short_code",
     "validate_address",
+    "validate_credential",
     "validate_e164",
     "validate_sender",
     "validate_text",
@@ -54,6 +56,40 @@ def validate_text(value: object, field: str) -> str:
     """Return `value` if it is a string with something besides white space."""
     if not isinstance(value, str) or not value.strip():
         raise InvalidInputError(f"{field} must be a non-empty string")
+    return value
+
+
+def is_finite_number(value: object) -> bool:
+    """True for an int or a finite float (not a bool): a number JSON can carry."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    return not isinstance(value, float) or math.isfinite(value)
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_HEADER_SAFE = re.compile(r"[\x20-\x7e]+")
+
+
+def validate_credential(value: object, field: str, *, in_header: bool, spaces: bool = True) -> str:
+    """Return `value` if it can be sent as a credential; the error names `field`, never the value.
+
+    Every credential is a non-empty string without control characters (a
+    trailing newline from a file is a classic). One sent in a header must also
+    be printable ASCII, without spaces at either end (the wire would lose
+    them); `spaces=False` refuses spaces anywhere (tokens).
+    """
+    if not isinstance(value, str) or not value:
+        raise InvalidInputError(f"{field} must be a non-empty string")
+    if _CONTROL.search(value):
+        raise InvalidInputError(f"{field} contains a control character (a stray newline?)")
+    if in_header:
+        if not _HEADER_SAFE.fullmatch(value):
+            raise InvalidInputError(
+                f"{field} must be printable ASCII: it is sent in an HTTP header"
+            )
+        if value != value.strip() or (not spaces and " " in value):
+            where = "at either end" if spaces else "anywhere"
+            raise InvalidInputError(f"{field} must not contain spaces {where}")
     return value
 
 

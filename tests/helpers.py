@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import json
+import traceback
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -42,3 +44,41 @@ def seed_response(status: int, name: str) -> httpx.Response:
 
 def sent_json(route: respx.Route, index: int = -1) -> Any:
     return json.loads(route.calls[index].request.content)
+
+
+def secret_leaks(exc: BaseException, *secrets: str) -> list[str]:
+    """Every place a secret shows in `exc` or its chain: message, args, repr,
+    attributes, the formatted traceback, ``response.request.headers``, and the
+    same for each ``__cause__`` and ``__context__`` (``raise X from None``
+    still sets ``__context__``)."""
+    found: list[str] = []
+    seen: set[int] = set()
+
+    def places(error: BaseException) -> Iterator[tuple[str, str]]:
+        yield "str", str(error)
+        yield "repr", repr(error)
+        yield "args", repr(error.args)
+        yield "traceback", "".join(traceback.format_exception(error))
+        for name, value in vars(error).items():
+            yield f"attribute {name}", repr(value)
+        request = getattr(getattr(error, "response", None), "request", None)
+        headers = getattr(request, "headers", None)
+        if headers is not None:
+            yield "response.request.headers", repr(headers) + repr(dict(headers))
+
+    def walk(error: BaseException | None, path: str) -> None:
+        if error is None or id(error) in seen:
+            return
+        seen.add(id(error))
+        for where, text in places(error):
+            found.extend(f"{path}{where}" for secret in secrets if secret in text)
+        walk(error.__cause__, f"{path}__cause__.")
+        walk(error.__context__, f"{path}__context__.")
+
+    walk(exc, "")
+    return found
+
+
+def assert_no_secret(exc: BaseException, *secrets: str) -> None:
+    leaks = secret_leaks(exc, *secrets)
+    assert not leaks, f"a secret shows in {leaks}"

@@ -8,16 +8,18 @@ import httpx
 import pytest
 import respx
 
+import intelepeer_async as ia
 from intelepeer_async import (
     AgentStatus,
     AsyncIntelePeer,
     BadRequestError,
+    IntelePeerError,
     InvalidInputError,
     NotFoundError,
 )
 
 from .conftest import BASE
-from .helpers import FIXTURES, seed_response, sent_json
+from .helpers import FIXTURES, make_jwt, seed_response, sent_json
 
 pytestmark = pytest.mark.anyio
 
@@ -209,8 +211,9 @@ async def test_customer_id_is_required_and_numeric(mock: respx.MockRouter) -> No
 
 
 async def test_smartcomm_login_with_username_password(mock: respx.MockRouter) -> None:
+    jwt = make_jwt({"crt": 1711986489, "exp": 1712072890})
     login = mock.post(f"{BASE}/rest/v1/authenticate").mock(
-        return_value=httpx.Response(200, json={"token": "sc-jwt"})
+        return_value=httpx.Response(200, json={"token": jwt})
     )
     route = mock.get(AGENTS).mock(return_value=seed_response(200, "agents_list_200.json"))
     async with AsyncIntelePeer(
@@ -218,4 +221,66 @@ async def test_smartcomm_login_with_username_password(mock: respx.MockRouter) ->
     ) as ip:
         await ip.agents.list()
     assert sent_json(login) == {"username": "ann", "password": "pw"}
-    assert route.calls[0].request.headers["Authorization"] == "sc-jwt"
+    assert route.calls[0].request.headers["Authorization"] == jwt
+
+
+async def test_odd_entries_never_fail_the_list(
+    mock: respx.MockRouter, ip: AsyncIntelePeer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Issue 8 item 14: a raw ValidationError escaped ``agents.list``."""
+    good = {"user_object_id": "u1", "phone_number": "+15727982113", "status": "active"}
+    body = {"data": [good, {"upn": {"nested": "object"}}, "just a string"], "error": None}
+    mock.get(AGENTS).respond(200, json=body)
+    agents = await ip.agents.list()
+    assert [a.user_object_id for a in agents] == ["u1"]
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warnings) == 2
+    assert not any("+1572" in w for w in warnings)  # no personal data above DEBUG
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        httpx.Response(200, text="<html>Proxy login</html>"),
+        httpx.Response(200, json={"data": "nope", "error": None}),
+        httpx.Response(200, json=[1, 2, 3]),
+    ],
+)
+async def test_an_unreadable_list_is_an_error_not_empty(
+    mock: respx.MockRouter, ip: AsyncIntelePeer, answer: httpx.Response
+) -> None:
+    """Issue 8 item 16: an HTML page gave ``agents.list() -> []``."""
+    mock.get(AGENTS).mock(return_value=answer)
+    with pytest.raises(IntelePeerError) as info:
+        await ip.agents.list()
+    assert isinstance(info.value, ia.APIResponseValidationError)
+    mock.get(f"{AGENTS}/u1").respond(200, text="<html>Proxy login</html>")
+    with pytest.raises(IntelePeerError) as info:
+        await ip.agents.get("u1")
+    assert isinstance(info.value, ia.APIResponseValidationError)
+
+
+async def test_an_update_whose_answer_is_unreadable_says_it_was_made(
+    mock: respx.MockRouter, ip: AsyncIntelePeer
+) -> None:
+    route = mock.patch(f"{AGENTS}/u1").respond(200, text="<html>OK</html>")
+    with pytest.raises(IntelePeerError) as info:
+        await ip.agents.update("u1", upn="a@b")
+    assert route.call_count == 1
+    assert isinstance(info.value, ia.APIResponseValidationError)
+    assert info.value.succeeded and "was updated" in str(info.value)
+
+
+async def test_a_retried_offboard_that_finds_nothing_was_offboarded(
+    mock: respx.MockRouter, ip: AsyncIntelePeer, no_sleep: list[float]
+) -> None:
+    """Issue 8 item 8."""
+    route = mock.delete(f"{AGENTS}/u1").mock(
+        side_effect=[
+            httpx.ReadTimeout("lost"),
+            httpx.Response(404, json={"message": "Agent not found"}),
+        ]
+    )
+    result = await ip.agents.offboard("u1")
+    assert route.call_count == 2
+    assert result.already_gone

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -9,6 +10,22 @@ import pytest
 from intelepeer_async import CallFlow, CallFlowBuilder, InvalidInputError
 
 from .helpers import fixture_json
+
+# What Mermaid 11 accepts in a label without escaping; "#123;" entity codes and
+# <br/> are how everything else is written.
+_NODE = re.compile(r'    (n\d+|missing_\d+)\["(?P<text>[^"]*)"\]')
+_EDGE = re.compile(r'    n\d+ -->\|"(?P<text>[^"]*)"\| (n\d+|missing_\d+)')
+_SPECIAL = re.compile(r"[()\[\]{}|<>\"#;`]")
+
+
+def assert_mermaid_labels_are_escaped(mermaid: str) -> None:
+    lines = mermaid.splitlines()
+    assert lines[0] == "flowchart TD"
+    for line in lines[1:]:
+        found = _NODE.fullmatch(line) or _EDGE.fullmatch(line)
+        assert found, f"not a node or edge line: {line!r}"
+        text = re.sub(r"#\d+;|<br/>", "", found["text"])
+        assert not _SPECIAL.search(text), f"unescaped character in {line!r}"
 
 
 def flow_of(modules: dict[str, dict[str, Any]]) -> CallFlow:
@@ -255,8 +272,8 @@ def test_mermaid_and_dot() -> None:
     mermaid = flow.to_mermaid()
     assert mermaid.splitlines()[0] == "flowchart TD"
     assert mermaid.count("-->") == 5  # start->menu, and 4 menu options
-    assert "n1 -->|invalid| n2" in mermaid
-    assert 'n0["start<br/>161ec941…"]' in mermaid
+    assert 'n1 -->|"invalid"| n2' in mermaid
+    assert 'n0["start<br/>161ec941#8230;"]' in mermaid
     dot = flow.to_dot()
     assert dot.startswith('digraph "Call Pete" {')
     assert dot.count("->") == 5
@@ -267,6 +284,106 @@ def test_mermaid_and_dot() -> None:
 def test_rendering_survives_awkward_names_and_dangling_exits() -> None:
     flow = flow_of({'say "hi"': {"module": "start", "next": "gone|x"}})
     mermaid = flow.to_mermaid()
-    assert "#quot;" in mermaid and "missing: gone|x" in mermaid
+    assert "say #34;hi#34;" in mermaid and "missing: gone#124;x" in mermaid
+    assert_mermaid_labels_are_escaped(mermaid)
     dot = flow.to_dot()
     assert '"say \\"hi\\""' in dot
+
+
+def test_mermaid_escapes_brackets_in_every_label() -> None:
+    """Issue 8 item 19: Mermaid 11 rejects labels with bare (, [, {."""
+    flow = (
+        CallFlowBuilder("Odd (names)", extension=510)
+        .start("menu [main]")
+        .ivr("menu [main]", {"1": "sales {eu}", "(2)": "vm; #1"}, timeout="vm; #1")
+        .forward("sales {eu}", "+441234567890", noanswer="vm; #1")
+        .voicemail("vm; #1", mailboxes=["mb-1"])
+        .build()
+    )
+    mermaid = flow.to_mermaid()
+    assert_mermaid_labels_are_escaped(mermaid)
+    assert "menu #91;main#93;" in mermaid
+    assert "sales #123;eu#125;" in mermaid
+    assert '-->|"#40;2#41;"|' in mermaid
+
+
+def test_messages_and_diagrams_use_the_builders_step_names() -> None:
+    """Issue 8 item 19: not only uuids."""
+    builder = (
+        CallFlowBuilder("Support", extension=501)
+        .start("menu")
+        .ivr("menu", {"1": "sales"}, timeout="nobody")
+        .play("sales", "", next="menu")
+        .busy("spare")
+    )
+    with pytest.raises(InvalidInputError) as info:
+        builder.build()
+    problems = info.value.problems
+    assert "menu (pressextension) exit 'timeout' points at missing module 'nobody'" in problems
+    assert "sales (play) has no 'sound' to play" in problems
+    flow = (
+        CallFlowBuilder("Support", extension=501)
+        .start("menu")
+        .ivr("menu", {"1": "sales"})
+        .busy("sales")
+        .busy("spare")
+        .build()
+    )
+    assert all(len(key) == 36 for key in flow.flow)  # uuid keys on the wire
+    assert flow.validate().warnings == ["spare (busy) is not reachable from start"]
+    assert 'n1["pressextension<br/>menu"]' in flow.to_mermaid()
+    assert 'label="busy\\nsales"' in flow.to_dot()
+    assert "menu" not in str(flow.to_wire())
+
+
+@pytest.mark.parametrize(
+    ("module", "problem"),
+    [
+        ({"module": "trunk", "uuid": "t"}, "x (trunk): Yay spells this module type 'Trunk'"),
+        ({"module": "Busy"}, "x (Busy): Yay spells this module type 'busy'"),
+        ({"module": "play", "next": "b"}, "x (play) has no 'sound' to play"),
+        ({"module": "musiconhold", "next": "b"}, "x (musiconhold) has no 'class'"),
+        (
+            {
+                "module": "extension",
+                "extensions": [{"type": "sipuser", "uuid": "u"}],
+                "noanswer": "sipuser_voicemail",
+            },
+            "x (extension) exit 'noanswer' points at missing module 'sipuser_voicemail'",
+        ),
+        (
+            {"module": "extension", "extensions": [{"uuid": "u"}]},
+            "x (extension) extensions[0] has no 'type'",
+        ),
+        (
+            {"module": "extension", "extensions": [{"type": "phone", "uuid": "u"}]},
+            "x (extension) extensions[0] type 'phone' is not one of",
+        ),
+        (
+            {
+                "module": "extension",
+                "extensions": [{"type": "sipuser", "uuid": "u"}],
+                "duration": "30s",
+            },
+            "x (extension) duration must be a whole number of seconds",
+        ),
+        ({"module": "pressextension", "next": {"1": None}}, "x (pressextension) exit '1' must be"),
+        ({"module": "play", "sound": {"not": "a uuid"}, "next": "b"}, "x (play) does not have"),
+    ],
+)
+def test_module_checks_follow_the_yay_doc(module: dict[str, Any], problem: str) -> None:
+    """Issue 8 item 19: wrong case, required fields, where sipuser_voicemail is allowed."""
+    report = flow_of(
+        {"s": {"module": "start", "next": "x"}, "x": module, "b": {"module": "busy"}}
+    ).validate()
+    assert any(error.startswith(problem) for error in report.errors), report.errors
+
+
+def test_an_undocumented_module_type_is_a_warning() -> None:
+    report = flow_of(
+        {"s": {"module": "start", "next": "x"}, "x": {"module": "sms_notify", "to": "+44"}}
+    ).validate()
+    assert report.ok
+    assert report.warnings == [
+        "x (sms_notify): 'sms_notify' is not a module type Yay documents; sent as is"
+    ]

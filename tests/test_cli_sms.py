@@ -102,6 +102,7 @@ def test_status_get_and_post(vendor: respx.MockRouter) -> None:
         "rcc": 0,
         "rcc_en": "Queued",
         "state": "queued",
+        "raw": {"code": 200, "RCC_en": "Queued", "RCC": 0},  # the record as the vendor sent it
     }
     assert sent_json(post) == {"refid": REFID}
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import httpx
 import pytest
@@ -16,6 +17,10 @@ from intelepeer_async import (
     ServiceURLs,
     Timeout,
 )
+
+from .helpers import fixture_json
+
+FLOW_BODY = fixture_json("callflow_create_body.json")
 
 ENV = (
     "INTELEPEER_TOKEN",
@@ -85,7 +90,7 @@ async def test_with_options_shares_the_pool_and_only_the_owner_closes_it() -> No
     assert fast.timeout.total == 1.5
     assert fast.max_retries == 0
     assert ip.timeout.total == 30 and ip.max_retries == 2
-    assert fast._core._client is ip._core._client
+    assert fast._core.transport is ip._core.transport
     await fast.aclose()
     assert not ip.is_closed
     async with ip:
@@ -163,3 +168,114 @@ def test_library_code_uses_anyio_not_asyncio() -> None:
         if "import asyncio" in path.read_text() or "from asyncio" in path.read_text()
     ]
     assert offenders == []
+
+
+def yay_headers(yay: AsyncYay) -> dict[str, str]:
+    return yay._auth.headers("")
+
+
+def test_yay_credentials_never_mix_arguments_and_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Issue 8 item 13: explicit credentials plus YAY_ACT_FOR acted for someone else."""
+    monkeypatch.setenv("YAY_RESELLER", "env-r")
+    monkeypatch.setenv("YAY_USER", "env-u")
+    monkeypatch.setenv("YAY_PASSWORD", "env-p")
+    monkeypatch.setenv("YAY_ACT_FOR", "someone-else")
+    explicit = AsyncYay(reseller="r1", user="u1", password="p1")
+    assert explicit.act_for is None
+    assert "X-Auth-For" not in yay_headers(explicit)
+    assert yay_headers(explicit)["X-Auth-User"] == "u1"
+    assert (
+        yay_headers(AsyncYay(reseller="r1", user="u1", password="p1", act_for="mine"))["X-Auth-For"]
+        == "mine"
+    )
+    from_env = AsyncYay()
+    assert yay_headers(from_env)["X-Auth-For"] == "someone-else"
+    assert yay_headers(from_env)["X-Auth-User"] == "env-u"
+    switched_off = AsyncYay(act_for="")
+    assert switched_off.act_for is None
+    assert "X-Auth-For" not in yay_headers(switched_off)
+    with pytest.raises(InvalidInputError, match="go together"):
+        AsyncYay(reseller="r1")
+
+
+PER_CALL = [
+    (
+        "smartflows.trigger",
+        lambda ip, yay, o: ip.smartflows.trigger("f", ani="+17205551212", dnis="+17205551213", **o),
+    ),
+    (
+        "sms.send",
+        lambda ip, yay, o: ip.sms.send(from_="+13035550100", to="+13035550111", text="hi", **o),
+    ),
+    ("sms.status", lambda ip, yay, o: ip.sms.status("R1", **o)),
+    ("sms.provision", lambda ip, yay, o: ip.sms.provision("+13035550122", **o)),
+    (
+        "webhooks.set one",
+        lambda ip, yay, o: ip.sms.webhooks.set("+12161112222", "https://rx.test/sms", **o),
+    ),
+    (
+        "webhooks.set many",
+        lambda ip, yay, o: ip.sms.webhooks.set(
+            ["+12161112222", "+12161112223"], "https://rx.test/sms", **o
+        ),
+    ),
+    ("webhooks.get", lambda ip, yay, o: ip.sms.webhooks.get("+12161112222", **o)),
+    ("agents.list", lambda ip, yay, o: ip.agents.list(**o)),
+    ("agents.get", lambda ip, yay, o: ip.agents.get("u1", **o)),
+    (
+        "agents.onboard",
+        lambda ip, yay, o: ip.agents.onboard(
+            user_object_id="u", tenant_id="t", phone_number="+18680831601", **o
+        ),
+    ),
+    ("agents.update", lambda ip, yay, o: ip.agents.update("u1", upn="a@b", **o)),
+    ("agents.offboard", lambda ip, yay, o: ip.agents.offboard("u1", **o)),
+    ("callflows.list", lambda ip, yay, o: yay.callflows.list(**o)),
+    ("callflows.get", lambda ip, yay, o: yay.callflows.get("f1", **o)),
+    ("callflows.create", lambda ip, yay, o: yay.callflows.create(FLOW_BODY, **o)),
+    ("callflows.update", lambda ip, yay, o: yay.callflows.update("f1", FLOW_BODY, **o)),
+    ("callflows.delete", lambda ip, yay, o: yay.callflows.delete("f1", **o)),
+    ("callflows.next_extension", lambda ip, yay, o: yay.callflows.next_extension(**o)),
+]
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(("name", "call"), PER_CALL, ids=[name for name, _ in PER_CALL])
+async def test_every_public_call_takes_extra_headers_and_a_timeout(
+    vendor: respx.MockRouter, name: str, call: Any
+) -> None:
+    """Issue 8 item 21: per call, as openai/stripe users expect."""
+    async with AsyncIntelePeer(timeout=30) as ip, AsyncYay(timeout=30) as yay:
+        before = len(vendor.calls)
+        await call(ip, yay, {"extra_headers": {"X-Trace": "t-1"}, "timeout": 7})
+    sent = [c.request for c in vendor.calls[before:] if "authenticate" not in str(c.request.url)]
+    assert sent, name
+    for request in sent:
+        assert request.headers["X-Trace"] == "t-1"
+        read = request.extensions["timeout"]["read"]
+        assert 6 < read <= 7  # the call's own budget, not the client's 30 s
+
+
+@pytest.mark.anyio
+async def test_extra_headers_win_and_full_credentials_replace_the_clients(
+    mock: respx.MockRouter,
+) -> None:
+    login = mock.post("https://ip.test/_rest/v4/authenticate").respond(
+        200, json={"token": "account-token"}
+    )
+    mdr = mock.get(url__startswith="https://ip.test/_rest/v4/app/sms/mdr").respond(200, json={})
+    flows = mock.get("https://ip.test/voip/flow").respond(200, json={"result": []})
+    async with AsyncIntelePeer(username="ann", password="pw", base_url="https://ip.test") as ip:
+        await ip.sms.status("R1", extra_headers={"Authorization": "Bearer my-own-token"})
+    assert login.call_count == 0  # the caller brought the credentials: no login
+    assert mdr.calls[0].request.headers["Authorization"] == "Bearer my-own-token"
+    async with AsyncYay(
+        reseller="r1", user="u1", password="p1", act_for="sub-1", base_url="https://ip.test"
+    ) as yay:
+        await yay.callflows.list(extra_headers={"X-Auth-For": "sub-2", "User-Agent": "mine/1"})
+    headers = flows.calls[0].request.headers
+    assert headers["X-Auth-For"] == "sub-2"  # this call acts for another sub-account
+    assert headers["X-Auth-Password"] == "p1"  # with the client's credentials
+    assert headers["User-Agent"] == "mine/1"

@@ -11,13 +11,19 @@ import respx
 
 from intelepeer_async import (
     APIConnectionError,
+    APIResponseValidationError,
     APITimeoutError,
+    IntelePeerError,
     InternalServerError,
+    InvalidInputError,
+    NotFoundError,
     RateLimitError,
     Timeout,
 )
 from intelepeer_async._http import HTTPCore
 from intelepeer_async._retry import RetryPolicy
+
+from .loopback import Received, http_response, loopback_server
 
 pytestmark = pytest.mark.anyio
 
@@ -231,3 +237,112 @@ async def test_429_with_retry_after_for_each_method(
         await core().request(method, URL)
     assert route.call_count == 3
     assert no_sleep == [2.0, 2.0]
+
+
+# -- DELETE that already happened (issue 8 item 8) ------------------------------
+
+
+@pytest.mark.parametrize(
+    ("first", "gone"),
+    [
+        (httpx.ReadTimeout("lost answer"), True),
+        (httpx.Response(500), True),
+        (httpx.Response(502), True),
+        (httpx.ConnectError("refused"), False),  # never sent: the 404 is the truth
+        (httpx.Response(503), False),  # refused before processing
+        (httpx.Response(429), False),
+    ],
+)
+async def test_a_retried_delete_that_finds_nothing_was_deleted(
+    mock: respx.MockRouter, no_sleep: list[float], first: Any, gone: bool
+) -> None:
+    mock.delete(URL).mock(side_effect=[first, httpx.Response(404, json={"message": "gone"})])
+    c = core()
+    if gone:
+        response = await c.request("DELETE", URL)
+        assert response.gone_after_retry
+        assert response.status_code == 404
+    else:
+        with pytest.raises(NotFoundError):
+            await c.request("DELETE", URL)
+
+
+async def test_a_first_404_on_delete_is_not_found(mock: respx.MockRouter) -> None:
+    mock.delete(URL).respond(404, json={"message": "no such thing"})
+    with pytest.raises(NotFoundError):
+        await core().request("DELETE", URL)
+
+
+# -- Yay's envelope is part of the answer (issue 8 item 17) ---------------------
+
+
+def envelope(code: int) -> httpx.Response:
+    return httpx.Response(200, json={"result": {}, "status_code": code, "status_message": "busy"})
+
+
+@pytest.mark.parametrize("code", [429, 503])
+async def test_an_envelope_error_gets_the_retry_policy_of_its_status(
+    mock: respx.MockRouter, no_sleep: list[float], code: int
+) -> None:
+    route = mock.get(URL).mock(return_value=envelope(code))
+    with pytest.raises(RateLimitError if code == 429 else InternalServerError) as info:
+        await core().request("GET", URL, envelope=True)
+    assert route.call_count == 3
+    assert info.value.status_code == code
+    post = mock.post(URL).mock(
+        side_effect=[envelope(code), envelope(code), httpx.Response(201, json={"result": {}})]
+    )
+    response = await core().request("POST", URL, envelope=True)  # refused before processing
+    assert response.status_code == 201
+    assert post.call_count == 3
+
+
+async def test_an_envelope_500_on_a_post_is_not_retried(
+    mock: respx.MockRouter, no_sleep: list[float]
+) -> None:
+    route = mock.post(URL).mock(return_value=envelope(500))
+    with pytest.raises(InternalServerError):
+        await core().request("POST", URL, envelope=True)
+    assert route.call_count == 1
+
+
+async def test_without_envelope_a_status_code_field_is_just_data(mock: respx.MockRouter) -> None:
+    mock.get(URL).mock(return_value=envelope(503))
+    response = await core().request("GET", URL)
+    assert response.data["status_code"] == 503
+
+
+# -- bodies that cannot be read (issue 8 items 14 and 16) -----------------------
+
+
+async def test_a_broken_gzip_body_is_a_typed_error() -> None:
+    broken = {"Content-Encoding": "gzip", "Content-Type": "application/json"}
+
+    async def answer(request: Received) -> bytes:
+        status = 500 if request.target == "/fails" else 200
+        return http_response(status, b"this is not gzip", broken)
+
+    async with loopback_server(answer) as (base, _):
+        c = core(max_retries=0)
+        with pytest.raises(IntelePeerError) as info:
+            await c.request("GET", f"{base}/ok")
+        with pytest.raises(InternalServerError):
+            await c.request("GET", f"{base}/fails")
+        await c.aclose()
+    assert isinstance(info.value, APIResponseValidationError)
+    assert info.value.status_code == 200
+    assert info.value.succeeded
+    assert "gzip" in str(info.value)
+
+
+async def test_a_nan_in_a_body_is_refused_before_sending(mock: respx.MockRouter) -> None:
+    route = mock.post(URL).respond(200)
+    with pytest.raises(InvalidInputError, match="NaN"):
+        await core().request("POST", URL, json_body={"x": float("nan")})
+    assert route.call_count == 0
+
+
+async def test_the_query_string_is_built_by_the_core(mock: respx.MockRouter) -> None:
+    route = mock.get(url__startswith=URL).respond(200, json={})
+    await core().request("GET", URL, params={"endpoint": "+12161112222", "a": "b c&d"})
+    assert route.calls[0].request.url.query == b"endpoint=%2B12161112222&a=b%20c%26d"

@@ -6,6 +6,7 @@ import httpx
 import pytest
 import respx
 
+import intelepeer_async as ia
 from intelepeer_async import (
     APITimeoutError,
     AsyncIntelePeer,
@@ -124,3 +125,45 @@ async def test_trigger_retried_when_never_sent(
     route = mock.post(V4).mock(side_effect=[httpx.ConnectError("refused"), httpx.Response(202)])
     assert (await ip.smartflows.trigger("f", ani="+17205551212", dnis="+17205551213")).accepted
     assert route.call_count == 2
+
+
+@pytest.mark.parametrize("number", [float("nan"), float("inf"), -float("inf")])
+async def test_a_variable_json_cannot_carry_is_a_typed_error(
+    mock: respx.MockRouter, ip: AsyncIntelePeer, number: float
+) -> None:
+    """Issue 8 item 14: a raw ValueError for a NaN variable."""
+    route = mock.post(V4).respond(202)
+    with pytest.raises(InvalidInputError, match="'Total' must be a finite number"):
+        await ip.smartflows.trigger(
+            "f", ani="+17205551212", dnis="+17205551213", variables={"Total": number}
+        )
+    assert route.call_count == 0
+
+
+async def test_the_flows_own_auth_token_replaces_the_accounts(mock: respx.MockRouter) -> None:
+    """Issue 8 item 21: the Inbound API trigger's "Auth Token" (seed 001)."""
+    login = mock.post(f"{BASE}/_rest/v4/authenticate").respond(200, json={"token": "account-token"})
+    route = mock.post(LEGACY).respond(202, json=True)
+    async with AsyncIntelePeer(username="ann", password="pw", base_url=BASE) as ip:
+        await ip.smartflows.trigger(
+            "f", ani="+17205551212", dnis="+17205551213", legacy=True, flow_token="flow-SECRET-1"
+        )
+    assert route.calls[0].request.headers["Authorization"] == "Bearer flow-SECRET-1"
+    assert login.call_count == 0  # the account's credentials were not needed
+
+
+async def test_the_flow_token_header_is_configurable(
+    mock: respx.MockRouter, ip: AsyncIntelePeer
+) -> None:
+    route = mock.post(V4).respond(202, json=True)
+    token = ia.FlowToken("flow-SECRET-2", header="X-Flow-Token", scheme=None)
+    await ip.smartflows.trigger("f", ani="+17205551212", dnis="+17205551213", flow_token=token)
+    headers = route.calls[0].request.headers
+    assert headers["X-Flow-Token"] == "flow-SECRET-2"
+    assert headers["Authorization"] == "Bearer tok"  # the account's, alongside
+    assert "flow-SECRET-2" not in repr(token) and "flow-SECRET-2" not in str(token)
+    for bad in ("", "with space", "newline\n"):
+        with pytest.raises(InvalidInputError, match="flow token"):
+            ia.FlowToken(bad)
+    with pytest.raises(InvalidInputError, match="header"):
+        ia.FlowToken("flow-token-3", header="Bad Header")

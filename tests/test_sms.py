@@ -9,12 +9,14 @@ import httpx
 import pytest
 import respx
 
+import intelepeer_async as ia
 from intelepeer_async import (
     APITimeoutError,
     AsyncIntelePeer,
     AuthenticationError,
     BadRequestError,
     ConflictError,
+    IntelePeerError,
     InvalidInputError,
     Media,
     MessageState,
@@ -249,3 +251,53 @@ async def test_provision_documented_errors(
     mock.post(PROVISION).mock(return_value=httpx.Response(status, json={"message": "reason"}))
     with pytest.raises(error, match="reason"):
         await ip.sms.provision("+13035550100")
+
+
+async def test_an_odd_record_is_read_leniently(mock: respx.MockRouter, ip: AsyncIntelePeer) -> None:
+    """Issue 8 item 14: ``RCC="zero"`` raised a raw ValidationError."""
+    body = {"code": 200, "RCC_en": "DLR:Delivered", "RCC": "zero"}
+    mock.get(MDR).respond(200, json=body)
+    status = await ip.sms.status("R1")
+    assert status.rcc is None
+    assert status.state is MessageState.DELIVERED
+    assert status.raw == body
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [httpx.Response(200, text="<html>Proxy login</html>"), httpx.Response(200, json=[1])],
+)
+async def test_an_unreadable_record_is_an_error(
+    mock: respx.MockRouter, ip: AsyncIntelePeer, answer: httpx.Response
+) -> None:
+    """Issue 8 item 16: an HTML page gave a MessageStatus of all None."""
+    mock.get(MDR).mock(return_value=answer)
+    with pytest.raises(IntelePeerError) as info:
+        await ip.sms.status("R1")
+    assert isinstance(info.value, ia.APIResponseValidationError)
+    assert info.value.status_code == 200
+
+
+async def test_a_billed_send_returns_whatever_its_answer(
+    mock: respx.MockRouter, ip: AsyncIntelePeer
+) -> None:
+    mock.post(SEND).respond(202, text="<html>Accepted</html>")
+    result = await ip.sms.send(from_="+13035550100", to="+13035550111", text="hi")
+    assert result.status_code == 202
+    assert result.raw == "<html>Accepted</html>"
+
+
+async def test_mime_base64_with_line_breaks_is_accepted(
+    mock: respx.MockRouter, ip: AsyncIntelePeer
+) -> None:
+    """Issue 8 item 20: ``base64.encodebytes`` breaks lines every 76 characters."""
+    route = mock.post(SEND).respond(202, json={})
+    picture = bytes(range(256)) * 4
+    mime = base64.encodebytes(picture).decode()
+    assert "\n" in mime
+    media = Media(data=mime, encoding="base64", content_type="image/png")
+    assert media.inline_size() == len(picture)
+    await ip.sms.send(from_="+13035550100", to="+13035550111", text="", media=[media])
+    sent = sent_json(route)["media"][0]["data"]
+    assert sent == base64.b64encode(picture).decode()
+    assert base64.b64decode(sent, validate=True) == picture

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import json
 import logging
+from typing import Any
 
 import anyio
 import httpx
 import pytest
 import respx
 
+import intelepeer_async as ia
 from intelepeer_async import (
     AsyncIntelePeer,
     BadRequestError,
+    IntelePeerError,
     InvalidInputError,
     NotFoundError,
     ProvisioningState,
@@ -20,6 +23,7 @@ from intelepeer_async import (
 
 from .conftest import BASE
 from .helpers import fixture_json, seed_response, sent_json
+from .loopback import Received, http_response, loopback_server
 
 pytestmark = pytest.mark.anyio
 
@@ -214,3 +218,84 @@ async def test_get_documented_errors(
     mock.get(HOOK).mock(return_value=httpx.Response(status, json={"message": "documented"}))
     with pytest.raises(error, match="documented"):
         await ip.sms.webhooks.get("+12161112222")
+
+
+def entry(number: str, status: int = 201, hook: str = "https://x.test/h") -> dict[str, Any]:
+    return {"status": status, "endpoint": number, "response": {"tnkey": number, "webhook": hook}}
+
+
+NUMBERS = ["+12161110001", "+12161110002", "+12161110003"]
+
+
+@pytest.mark.parametrize(
+    ("entries", "expected"),
+    [
+        # answered in reverse order: matched by number, reported in input order
+        (
+            [entry(NUMBERS[2], 400), entry(NUMBERS[1]), entry(NUMBERS[0])],
+            [201, 201, 400],
+        ),
+        # numbers echoed without "+"
+        ([entry(n.lstrip("+")) for n in NUMBERS], [201, 201, 201]),
+        # one number not answered, one answer for a number not asked about
+        ([entry(NUMBERS[0]), entry("+19999999999"), entry(NUMBERS[2])], [201, None, 201]),
+        # entries that name no number fall back to their position
+        ([{"status": 201}, {"status": 404}, {"status": 201}], [201, 404, 201]),
+    ],
+)
+async def test_bulk_results_are_one_per_number_in_input_order(
+    mock: respx.MockRouter, ip: AsyncIntelePeer, entries: list[Any], expected: list[int | None]
+) -> None:
+    """Issue 8 item 18: "6 results for 3 numbers", reversed answers reversed."""
+    mock.post(HOOK).respond(207, json={"code": 207, "endpoints": entries})
+    results = await ip.sms.webhooks.set(NUMBERS, "https://x.test/h")
+    assert len(results) == len(NUMBERS)
+    assert [r.number for r in results] == NUMBERS
+    assert [r.status for r in results] == expected
+    missing = [r for r in results if r.status is None]
+    assert all(r.error == "no result for this number in the response" for r in missing)
+
+
+async def test_a_chunk_that_fails_in_any_way_never_loses_the_others() -> None:
+    """Issue 8 item 14: an ExceptionGroup escaped and dropped the applied chunks."""
+    broken = {"Content-Encoding": "gzip", "Content-Type": "application/json"}
+
+    async def answer(request: Received) -> bytes:
+        numbers = json.loads(request.body)["endpoints"]
+        if numbers == ["+13035550002"]:
+            return http_response(201, b"not gzip at all", broken)
+        body = {"code": 201, "tnkey": numbers[0], "webhook": "https://x.test/h"}
+        return http_response(201, json.dumps(body).encode())
+
+    numbers = ["+13035550001", "+13035550002", "+13035550003"]
+    async with (
+        loopback_server(answer) as (base, received),
+        AsyncIntelePeer(token="ready-token", base_url=base) as ip,
+    ):
+        results = await ip.sms.webhooks.set(numbers, "https://x.test/h", chunk_size=1)
+    assert len(received) == 3
+    assert [(r.number, r.ok) for r in results] == [
+        ("+13035550001", True),
+        ("+13035550002", False),
+        ("+13035550003", True),
+    ]
+    assert results[1].error is not None and "gzip" in results[1].error
+
+
+async def test_a_chunk_whose_login_fails_is_a_failed_result(mock: respx.MockRouter) -> None:
+    mock.post(f"{BASE}/_rest/v4/authenticate").respond(200, text="<html>proxy</html>")
+    route = mock.post(HOOK).respond(201, json={})
+    async with AsyncIntelePeer(username="ann", password="pw", base_url=BASE) as ip:
+        results = await ip.sms.webhooks.set(NUMBERS, "https://x.test/h", chunk_size=2)
+    assert route.call_count == 0
+    assert [r.status for r in results] == [None, None, None]
+    assert all(r.error and "never sent" in r.error for r in results)
+
+
+async def test_get_refuses_an_unreadable_answer(
+    mock: respx.MockRouter, ip: AsyncIntelePeer
+) -> None:
+    mock.get(HOOK).respond(200, text="<html>Proxy login</html>")
+    with pytest.raises(IntelePeerError) as info:
+        await ip.sms.webhooks.get("+12161112222")
+    assert isinstance(info.value, ia.APIResponseValidationError)

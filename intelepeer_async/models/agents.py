@@ -41,7 +41,12 @@ class OnboardResult(VendorModel):
 
 
 class OffboardResult(VendorModel):
-    """``{"status": "ok"}``."""
+    """``{"status": "ok"}``.
+
+    `already_gone` is True when a retried offboard found the agent gone (404)
+    after an earlier attempt may have offboarded it: counted as done.
+    """
 
     status: str | None = None
     raw: Any = None
+    already_gone: bool = False

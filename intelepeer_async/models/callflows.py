@@ -2,23 +2,38 @@
 
 A module type this SDK does not know (Yay.com may add some) parses as
 `UnknownModule` and is sent back byte-for-byte: nothing is dropped on a
-read-modify-write round trip. Exits (``next``, ``match``, ...) are optional
-here so any flow the server holds can be read; `CallFlow.validate` is where a
-flow is checked before it is sent.
+read-modify-write round trip. Reading is lenient, since the server may send
+odd shapes: exits (``next``, ``match``, ...) are optional, an empty map sent
+as ``[]`` (PHP) reads as ``{}``, numbers that are not numbers are kept as
+received, and a known module that still does not fit its model is kept whole
+as an `UnknownModule` (its problems listed by `CallFlow.validate`).
+`CallFlow.validate` is where a flow is checked before it is sent.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import AliasChoices, Discriminator, Field, Tag, field_serializer
+from pydantic import (
+    AliasChoices,
+    Discriminator,
+    Field,
+    PrivateAttr,
+    Tag,
+    TypeAdapter,
+    ValidationError,
+    field_serializer,
+    field_validator,
+)
 
-from ._base import VendorModel
+from ._base import LenientInt, PhpMap, VendorModel
 
 if TYPE_CHECKING:
     from ..callflow import FlowReport
 
 __all__ = [
+    "MODULE_TYPES",
     "BusyModule",
     "CallFlow",
     "CallFlowModule",
@@ -83,7 +98,7 @@ class PlayModule(VendorModel):
 class ExtensionTarget(VendorModel):
     """Who an extension module rings: ``sipuser``/``huntgroup`` by uuid, or ``forward``."""
 
-    type: str
+    type: str | None = None
     uuid: str | None = None
     number: str | None = None
 
@@ -93,7 +108,7 @@ class ExtensionModule(VendorModel):
 
     module: Literal["extension"] = "extension"
     extensions: list[ExtensionTarget] = Field(default_factory=list)
-    duration: int | None = None
+    duration: LenientInt = None
     announcement: str | None = None
     ringtone: str | None = None
     noanswer: str | None = None
@@ -103,8 +118,8 @@ class PressExtensionModule(VendorModel):
     """IVR menu: ``next`` maps a key ("1", "invalid", "timeout") to a module."""
 
     module: Literal["pressextension"] = "pressextension"
-    next: dict[str, str] = Field(default_factory=dict)
-    duration: int | None = None
+    next: Annotated[dict[str, str | None], PhpMap] = Field(default_factory=dict)
+    duration: LenientInt = None
     sound: str | None = None
 
 
@@ -112,10 +127,10 @@ class DialByExtensionModule(VendorModel):
     """Caller dials a SIP user's extension; ``next`` has "invalid" and "timeout"."""
 
     module: Literal["dialbyextension"] = "dialbyextension"
-    next: dict[str, str] = Field(default_factory=dict)
+    next: Annotated[dict[str, str | None], PhpMap] = Field(default_factory=dict)
     noanswer: str | None = None
-    dial_duration: int | None = None
-    wait_duration: int | None = None
+    dial_duration: LenientInt = None
+    wait_duration: LenientInt = None
     ringtone: str | None = None
     sound: str | None = None
 
@@ -124,7 +139,7 @@ class BusyModule(VendorModel):
     """Busy tone, then hang up (terminating)."""
 
     module: Literal["busy"] = "busy"
-    duration: int | None = None
+    duration: LenientInt = None
 
 
 class VoicemailModule(VendorModel):
@@ -157,12 +172,20 @@ class FaxModule(VendorModel):
 
 
 class UnknownModule(VendorModel):
-    """A module type this SDK does not know; every field is kept as received."""
+    """A module type this SDK does not know, or a known one in a shape its model
+    cannot read (`problems` then says why); every field is kept as received."""
 
     module: str
+    _problems: list[str] = PrivateAttr(default_factory=list)
+
+    @property
+    def problems(self) -> list[str]:
+        """Why a module of a known type was kept raw (empty for an unknown type)."""
+        return list(self._problems)
 
 
-_KNOWN: dict[str, type[VendorModel]] = {
+#: Every module type the Yay doc lists, by its exact (case-sensitive) name.
+MODULE_TYPES: dict[str, type[VendorModel]] = {
     cls.model_fields["module"].default: cls
     for cls in (
         StartModule,
@@ -183,8 +206,10 @@ _KNOWN: dict[str, type[VendorModel]] = {
 
 
 def _module_tag(value: Any) -> str:
+    if isinstance(value, UnknownModule):
+        return "unknown"  # kept raw on purpose, whatever its name says
     name = value.get("module") if isinstance(value, dict) else getattr(value, "module", None)
-    return name if isinstance(name, str) and name in _KNOWN else "unknown"
+    return name if isinstance(name, str) and name in MODULE_TYPES else "unknown"
 
 
 CallFlowModule = Annotated[
@@ -206,22 +231,69 @@ CallFlowModule = Annotated[
 ]
 
 
+_MODULE = TypeAdapter(CallFlowModule)
+
+
+def _problems(exc: ValidationError) -> list[str]:
+    # Locations and messages only: pydantic's input echo could hold anything.
+    # The first location is the union's tag (the module type): left out.
+    return [f"{'.'.join(map(str, e['loc'][1:])) or 'module'}: {e['msg']}" for e in exc.errors()]
+
+
+def _module_or_raw(value: object) -> object:
+    """A module from its JSON, or the JSON kept whole when its model cannot read it."""
+    try:
+        return _MODULE.validate_python(value)
+    except ValidationError as exc:
+        problems = _problems(exc)
+    if not isinstance(value, Mapping) or not isinstance(value.get("module"), str):
+        return value  # not a module at all: the flow itself is unreadable
+    raw = UnknownModule.model_validate(value)
+    raw._problems = problems
+    return raw
+
+
 class CallFlow(VendorModel):
     """A Yay.com call flow: a name, an extension and a map of key -> module.
 
     Build one from the seed's JSON shape (``CallFlow.model_validate(d)``), from
     modules, or with `CallFlowBuilder`. ``validate()`` lists what is wrong
-    before it is sent; ``to_mermaid()``/``to_dot()`` draw it.
+    before it is sent; ``to_mermaid()``/``to_dot()`` draw it. `step_names`
+    maps module keys to the step names a `CallFlowBuilder` was given (used in
+    messages and diagrams); `raw` is the answer a flow was read from.
     """
 
     name: str = ""
     extension: int | None = None
-    flow: dict[str, CallFlowModule] = Field(default_factory=dict)
+    flow: Annotated[dict[str, CallFlowModule], PhpMap] = Field(default_factory=dict)
     show_call_route_name: bool | None = None
     show_original_caller_id: bool | None = None
     uuid: str | None = None
     created_on: str | None = None
     updated_on: str | None = None
+    _step_names: dict[str, str] = PrivateAttr(default_factory=dict)
+    _raw: Any = PrivateAttr(default=None)
+
+    @field_validator("flow", mode="wrap")
+    @classmethod
+    def _lenient_modules(cls, value: object, handler: Callable[[object], Any]) -> Any:
+        try:
+            return handler(value)
+        except ValidationError:
+            if not isinstance(value, Mapping):
+                raise
+        return handler({key: _module_or_raw(module) for key, module in value.items()})
+
+    @property
+    def step_names(self) -> dict[str, str]:
+        """Module key -> the step name given to `CallFlowBuilder` (empty otherwise)."""
+        return dict(self._step_names)
+
+    @property
+    def raw(self) -> Any:
+        """What this flow was read from: the answer to get/create/update, or its
+        entry in a list; None for a flow built here."""
+        return self._raw
 
     @field_serializer("flow")
     def _dump_flow(self, flow: dict[str, VendorModel]) -> dict[str, Any]:

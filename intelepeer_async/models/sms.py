@@ -4,13 +4,23 @@ from __future__ import annotations
 
 import base64
 import binascii
-from typing import Any
+from collections.abc import Iterator
+from typing import Annotated, Any
 from urllib.parse import urlsplit
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, computed_field, model_validator
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    computed_field,
+    model_validator,
+)
 
+from .._redact import redact_url
 from ..errors import InvalidInputError
-from ._base import LenientEnum, VendorModel
+from ._base import IntOrNone, LenientEnum, VendorModel
 
 __all__ = [
     "MAX_INLINE_MEDIA_BYTES",
@@ -48,6 +58,19 @@ class Media(BaseModel):
     filename: str | None = None
     text: str | None = None
 
+    @model_validator(mode="before")
+    @classmethod
+    def _base64_without_line_breaks(cls, values: Any) -> Any:
+        # MIME base64 (base64.encodebytes, email tools) breaks lines every 76
+        # characters; the data is the same without them, and JSON carries it cleaner.
+        if (
+            isinstance(values, dict)
+            and isinstance(values.get("data"), str)
+            and str(values.get("encoding", "")).lower() == "base64"
+        ):
+            values = {**values, "data": "".join(values["data"].split())}
+        return values
+
     @model_validator(mode="after")
     def _one_source(self) -> Media:
         if (self.link is None) == (self.data is None):
@@ -65,8 +88,10 @@ class Media(BaseModel):
         if (self.encoding or "").lower() == "base64":
             try:
                 return len(base64.b64decode(self.data, validate=True))
-            except (binascii.Error, ValueError) as exc:
-                raise InvalidInputError("Media data is not valid base64") from exc
+            except (binascii.Error, ValueError):
+                pass
+            # Raised here, not in the handler: no chained exception quoting the data.
+            raise InvalidInputError("Media data is not valid base64")
         return len(self.data.encode())
 
     def wire(self) -> dict[str, Any]:
@@ -101,12 +126,23 @@ class MessageState(LenientEnum):
     REJECTED = "rejected"
 
 
-class MessageStatus(VendorModel):
-    """A message detail record: ``{"code":200,"RCC_en":"Queued","RCC":0}``."""
+def _text_or_none(value: object) -> object:
+    return value if isinstance(value, str | int | float) and not isinstance(value, bool) else None
 
-    code: int | None = None
-    rcc: int | None = Field(default=None, alias="RCC")
-    rcc_en: str | None = Field(default=None, alias="RCC_en")
+
+class MessageStatus(VendorModel):
+    """A message detail record: ``{"code":200,"RCC_en":"Queued","RCC":0}``.
+
+    Read leniently: a field of an unexpected type reads as None rather than
+    failing the call; `raw` is the whole record as received.
+    """
+
+    code: IntOrNone = None
+    rcc: IntOrNone = Field(default=None, alias="RCC")
+    rcc_en: Annotated[str | None, BeforeValidator(_text_or_none)] = Field(
+        default=None, alias="RCC_en"
+    )
+    raw: Any = None
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -147,7 +183,18 @@ class ProvisioningResult(VendorModel):
     raw: Any = None
 
 
-class WebhookConfig(VendorModel):
+class _HidesWebhookSecrets(VendorModel):
+    """A repr that shows the webhook URL without its userinfo or query: the URL
+    may embed the receiver's Basic-auth password."""
+
+    def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
+        for name, value in super().__repr_args__():
+            if name == "webhook" and isinstance(value, str):
+                value = redact_url(value)
+            yield name, value
+
+
+class WebhookConfig(_HidesWebhookSecrets):
     """The inbound-SMS webhook of one number."""
 
     number: str
@@ -155,7 +202,7 @@ class WebhookConfig(VendorModel):
     state: ProvisioningState | None = None
 
 
-class WebhookResult(VendorModel):
+class WebhookResult(_HidesWebhookSecrets):
     """Outcome for one number of a (bulk) webhook update; failures are results too.
 
     `status` is the per-number HTTP status (201 on success) or None when the

@@ -3,19 +3,25 @@
 from __future__ import annotations
 
 import builtins
+import logging
 import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from pydantic import ValidationError
+
+from .._http import Response
 from ..errors import InvalidInputError
 from ..models.agents import Agent, OffboardResult, OnboardResult
-from ..types import validate_e164, validate_text
+from ..types import Timeout, validate_e164, validate_text
 
 if TYPE_CHECKING:
     from ..client import AsyncIntelePeer
 
 __all__ = ["GET_KEY_IDS", "UPDATE_KEY_IDS", "Agents"]
+
+logger = logging.getLogger("intelepeer_async")
 
 #: What `agent_id` may refer to, per the seed: wider for reads than for writes.
 GET_KEY_IDS = frozenset({"user_object_id", "agent_id", "upn", "phone_number", "consistency_id"})
@@ -53,9 +59,32 @@ def _message(body: object) -> str | None:
     return None
 
 
-def _agent(body: object) -> Agent:
-    data = _unwrap(body)
-    return Agent.model_validate(data if isinstance(data, Mapping) else {})
+def _agent(response: Response, *, wrote: bool = False) -> Agent:
+    """The agent in an answer, or `APIResponseValidationError` if there is none to read."""
+    data = _unwrap(response.data)
+    if isinstance(data, Mapping):
+        try:
+            return Agent.model_validate(data)
+        except ValidationError:
+            pass
+    what = "the agent was updated, but the answer" if wrote else "the answer"
+    raise response.unreadable(f"{what} is not an agent record")
+
+
+def _agents(response: Response) -> list[Agent]:
+    """Every agent in a list answer; one odd entry is skipped with a warning, not fatal."""
+    items = _unwrap(response.data)
+    if not isinstance(items, list):
+        raise response.unreadable("the agent list is not a JSON list")
+    agents: list[Agent] = []
+    for index, item in enumerate(items):
+        try:
+            agents.append(Agent.model_validate(item))
+        except ValidationError:
+            logger.warning("agents.list: entry %d is not an agent record; skipped", index)
+    if items and not agents:
+        raise response.unreadable("no entry of the agent list is an agent record")
+    return agents
 
 
 class Agents:
@@ -79,22 +108,42 @@ class Agents:
         # agent_id may be a UPN (a@b) or a phone number (+1...): encode it all.
         return f"{self._base(customer_id)}/{quote(validate_text(agent_id, 'agent_id'), safe='')}"
 
-    async def list(self, customer_id: int | str | None = None) -> builtins.list[Agent]:
-        """Every agent of the customer (active and offboarded)."""
-        response = await self._client._smartcomm("GET", self._base(customer_id))
-        items = _unwrap(response.data)
-        if not isinstance(items, list):
-            return []
-        return [Agent.model_validate(item) for item in items if isinstance(item, Mapping)]
+    async def list(
+        self,
+        customer_id: int | str | None = None,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        timeout: float | Timeout | None = None,
+    ) -> builtins.list[Agent]:
+        """Every agent of the customer (active and offboarded).
+
+        An entry that is not an agent record is skipped and logged at WARNING
+        (its index only); an answer that is not a list, or whose every entry is
+        unreadable, raises `APIResponseValidationError`.
+        """
+        response = await self._client._smartcomm(
+            "GET", self._base(customer_id), extra_headers=extra_headers, timeout=timeout
+        )
+        return _agents(response)
 
     async def get(
-        self, agent_id: str, *, key_id: str | None = None, customer_id: int | str | None = None
+        self,
+        agent_id: str,
+        *,
+        key_id: str | None = None,
+        customer_id: int | str | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        timeout: float | Timeout | None = None,
     ) -> Agent:
         """One agent; `key_id` says which field `agent_id` is (default user_object_id)."""
         response = await self._client._smartcomm(
-            "GET", self._agent_url(agent_id, customer_id), params=_key_id(key_id, GET_KEY_IDS)
+            "GET",
+            self._agent_url(agent_id, customer_id),
+            params=_key_id(key_id, GET_KEY_IDS),
+            extra_headers=extra_headers,
+            timeout=timeout,
         )
-        return _agent(response.data)
+        return _agent(response)
 
     async def onboard(
         self,
@@ -105,8 +154,14 @@ class Agents:
         consistency_id: str | None = None,
         upn: str | None = None,
         customer_id: int | str | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        timeout: float | Timeout | None = None,
     ) -> OnboardResult:
-        """Add an agent. Not retried once it may have reached the server."""
+        """Add an agent. Not retried once it may have reached the server.
+
+        Any 2xx answer is returned, whatever its body (`raw`; the seed's own
+        example is not valid JSON).
+        """
         body: dict[str, str] = {
             "user_object_id": validate_text(user_object_id, "user_object_id"),
             "tenant_id": validate_text(tenant_id, "tenant_id"),
@@ -116,7 +171,13 @@ class Agents:
             body["consistency_id"] = validate_text(consistency_id, "consistency_id")
         if upn is not None:
             body["upn"] = validate_text(upn, "upn")
-        response = await self._client._smartcomm("POST", self._base(customer_id), json_body=body)
+        response = await self._client._smartcomm(
+            "POST",
+            self._base(customer_id),
+            json_body=body,
+            extra_headers=extra_headers,
+            timeout=timeout,
+        )
         return OnboardResult(message=_message(response.data), raw=response.data)
 
     async def update(
@@ -131,8 +192,14 @@ class Agents:
         tenant_id: str | None = None,
         consistency_id: str | None = None,
         transfer_data: bool | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        timeout: float | Timeout | None = None,
     ) -> Agent:
-        """Change an agent; only the fields given are sent (PATCH)."""
+        """Change an agent; only the fields given are sent (PATCH).
+
+        If the change is made but the answer holds no readable agent,
+        `APIResponseValidationError` says so (``succeeded`` is True).
+        """
         body: dict[str, object] = {}
         if phone_number is not None:
             body["phone_number"] = validate_e164(phone_number, "phone_number")
@@ -155,18 +222,37 @@ class Agents:
             self._agent_url(agent_id, customer_id),
             params=_key_id(key_id, UPDATE_KEY_IDS),
             json_body=body,
+            extra_headers=extra_headers,
+            timeout=timeout,
         )
-        return _agent(response.data)
+        return _agent(response, wrote=True)
 
     async def offboard(
-        self, agent_id: str, *, key_id: str | None = None, customer_id: int | str | None = None
+        self,
+        agent_id: str,
+        *,
+        key_id: str | None = None,
+        customer_id: int | str | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        timeout: float | Timeout | None = None,
     ) -> OffboardResult:
-        """Offboard (delete) an agent."""
+        """Offboard (delete) an agent.
+
+        A DELETE is retried after a timeout; if a retry then finds the agent
+        gone (404) after an earlier attempt may have offboarded it, that is
+        reported as offboarded (``already_gone=True``), not as `NotFoundError`.
+        """
         response = await self._client._smartcomm(
             "DELETE",
             self._agent_url(agent_id, customer_id),
             params=_key_id(key_id, UPDATE_KEY_IDS),
+            extra_headers=extra_headers,
+            timeout=timeout,
         )
         data = response.data
         status = data.get("status") if isinstance(data, Mapping) else None
-        return OffboardResult(status=status if isinstance(status, str) else None, raw=data)
+        return OffboardResult(
+            status=status if isinstance(status, str) else None,
+            raw=data,
+            already_gone=response.gone_after_retry,
+        )

@@ -16,7 +16,7 @@ from ..models.sms import (
     SendResult,
     provisioning_state,
 )
-from ..types import validate_e164, validate_sender, validate_text
+from ..types import Timeout, validate_e164, validate_sender, validate_text
 from .webhooks import Webhooks
 
 if TYPE_CHECKING:
@@ -28,10 +28,13 @@ __all__ = ["Sms"]
 def _media(items: Sequence[Media | Mapping[str, Any]]) -> list[dict[str, Any]]:
     parsed: list[Media] = []
     for index, item in enumerate(items):
+        problem = None
         try:
             parsed.append(item if isinstance(item, Media) else Media.model_validate(item))
         except ValidationError as exc:
-            raise InvalidInputError(f"media[{index}]: {exc.errors()[0]['msg']}") from None
+            problem = exc.errors()[0]["msg"]
+        if problem is not None:  # raised outside the handler: pydantic's error quotes the input
+            raise InvalidInputError(f"media[{index}]: {problem}")
     total = sum(m.inline_size() for m in parsed)
     if total > MAX_INLINE_MEDIA_BYTES:
         raise InvalidInputError(
@@ -68,6 +71,8 @@ class Sms:
         dlr: bool = False,
         include_accepted: bool = False,
         media: Sequence[Media | Mapping[str, Any]] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        timeout: float | Timeout | None = None,
     ) -> SendResult:
         """Send an SMS, or an MMS when `media` is given. Billed: never resent blindly.
 
@@ -76,7 +81,8 @@ class Sms:
         the message record. `dlr` asks for delivery receipts, and
         `include_accepted` for the "accepted" receipt as well. After a read
         timeout this raises `APITimeoutError` with ``may_have_been_processed``:
-        check before sending again.
+        check before sending again. Whatever a 2xx answer's body holds (its
+        shape is undocumented), the result is returned with it in `raw`.
         """
         body: dict[str, Any] = {
             "from": validate_sender(from_, "from_"),
@@ -95,7 +101,9 @@ class Sms:
         if media:
             body["media"] = _media(media)
         url = f"{self._client.urls.api}/_rest/v4/app/sms/send"
-        response = await self._client._v4("POST", url, json_body=body)
+        response = await self._client._v4(
+            "POST", url, json_body=body, extra_headers=extra_headers, timeout=timeout
+        )
         return SendResult(
             status_code=response.status_code, raw=response.data, refid=_find_refid(response.data)
         )
@@ -108,34 +116,55 @@ class Sms:
             raise InvalidInputError("text must not be empty (an MMS may have media alone)")
         return text
 
-    async def status(self, refid: str, *, method: Literal["GET", "POST"] = "GET") -> MessageStatus:
+    async def status(
+        self,
+        refid: str,
+        *,
+        method: Literal["GET", "POST"] = "GET",
+        extra_headers: Mapping[str, str] | None = None,
+        timeout: float | Timeout | None = None,
+    ) -> MessageStatus:
         """The delivery state of a sent SMS (MMS has no record here).
 
         The vendor's pages disagree on GET (``?refid=``) or POST (JSON body); GET is
         the default and ``method="POST"`` sends ``{"refid": ...}`` instead. Either
-        way it is a read, so it is retried like one.
+        way it is a read, so it is retried like one. An answer that is not a JSON
+        object raises `APIResponseValidationError`.
         """
         validate_text(refid, "refid")
         url = f"{self._client.urls.api}/_rest/v4/app/sms/mdr"
+        options: dict[str, Any] = {"extra_headers": extra_headers, "timeout": timeout}
         if method == "GET":
-            response = await self._client._v4("GET", url, params={"refid": refid})
+            response = await self._client._v4("GET", url, params={"refid": refid}, **options)
         elif method == "POST":
             response = await self._client._v4(
-                "POST", url, json_body={"refid": refid}, idempotent=True
+                "POST", url, json_body={"refid": refid}, idempotent=True, **options
             )
         else:
             raise InvalidInputError("method must be 'GET' or 'POST'")
-        data = response.data if isinstance(response.data, Mapping) else {}
-        return MessageStatus.model_validate(data)
+        data = response.data
+        if not isinstance(data, Mapping):
+            raise response.unreadable("the message record is not a JSON object")
+        status = MessageStatus.model_validate(data)
+        status.raw = data
+        return status
 
-    async def provision(self, number: str) -> ProvisioningResult:
+    async def provision(
+        self,
+        number: str,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        timeout: float | Timeout | None = None,
+    ) -> ProvisioningResult:
         """Ask IntelePeer to enable SMS on `number` (takes minutes; poll the webhook state).
 
         A 409 (`ConflictError`) means provisioning is already in progress.
         """
         body = {"endpoints": [validate_e164(number, "number")]}
         url = f"{self._client.urls.api}/_rest/v4/my/did/sms/provision"
-        response = await self._client._v4("POST", url, json_body=body)
+        response = await self._client._v4(
+            "POST", url, json_body=body, extra_headers=extra_headers, timeout=timeout
+        )
         data = response.data
         code = data.get("code") if isinstance(data, Mapping) else None
         return ProvisioningResult(

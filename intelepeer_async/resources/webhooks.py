@@ -4,15 +4,22 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, overload
 from urllib.parse import urlsplit
 
 import anyio
 
 from .._http import Response
-from ..errors import APIConnectionError, APIStatusError, InvalidInputError, error_message
+from ..errors import (
+    APIStatusError,
+    IntelePeerError,
+    InvalidInputError,
+    LoginError,
+    error_message,
+)
 from ..models.sms import WebhookConfig, WebhookResult, provisioning_state
-from ..types import validate_address
+from ..types import Timeout, validate_address
 
 if TYPE_CHECKING:
     from ..client import AsyncIntelePeer
@@ -34,7 +41,9 @@ def validate_webhook_url(url: object) -> str:
         host = parts.hostname
         parts.port  # noqa: B018 - raises ValueError on a malformed port
     except ValueError:
-        raise InvalidInputError("url is not a valid URL") from None
+        parts = None
+    if parts is None:  # raised outside the handler: its error may quote the URL's password
+        raise InvalidInputError("url is not a valid URL")
     if parts.scheme not in ("http", "https") or not host:
         raise InvalidInputError("url must be an http:// or https:// URL with a host")
     if any(c.isspace() for c in url):
@@ -42,15 +51,19 @@ def validate_webhook_url(url: object) -> str:
     return url
 
 
-def _result_from(entry: Mapping[str, Any], fallback_number: str) -> WebhookResult:
-    """One entry of a 207 body, or the whole body of a single 201."""
+def _normalised(number: object) -> str:
+    """A number as the server might echo it: ``+12161112222`` and ``12161112222`` match."""
+    return str(number).strip().lstrip("+") if number is not None else ""
+
+
+def _result_from(entry: Mapping[str, Any], number: str) -> WebhookResult:
+    """One entry of a 207 body, or the whole body of a single 201, for input `number`."""
     response = entry.get("response")
     detail: Mapping[str, Any] = response if isinstance(response, Mapping) else entry
     status = entry.get("status", entry.get("code"))
-    number = entry.get("endpoint") or detail.get("tnkey") or fallback_number
     ok = isinstance(status, int) and 200 <= status < 300
     return WebhookResult(
-        number=str(number),
+        number=number,
         status=status if isinstance(status, int) else None,
         webhook=detail.get("webhook") if isinstance(detail.get("webhook"), str) else None,
         state=provisioning_state(detail),
@@ -58,26 +71,63 @@ def _result_from(entry: Mapping[str, Any], fallback_number: str) -> WebhookResul
     )
 
 
+def _echoed_number(entry: Mapping[str, Any]) -> str:
+    response = entry.get("response")
+    detail = response if isinstance(response, Mapping) else {}
+    return _normalised(entry.get("endpoint") or detail.get("tnkey") or entry.get("tnkey"))
+
+
+def _match(entries: Sequence[Mapping[str, Any]], numbers: Sequence[str]) -> list[WebhookResult]:
+    """One result per input number, in input order, matched by the number each
+    entry names (the server may answer in any order, with or without ``+``).
+    An entry that names no number falls back to its position; a number nobody
+    answered for is a failed result; an entry for a number not asked about is
+    ignored."""
+    matched: list[WebhookResult | None] = [None] * len(numbers)
+    waiting: dict[str, list[int]] = {}
+    for index, number in enumerate(numbers):
+        waiting.setdefault(_normalised(number), []).append(index)
+    unnamed: list[tuple[int, Mapping[str, Any]]] = []
+    for position, entry in enumerate(entries):
+        key = _echoed_number(entry)
+        if not key:
+            unnamed.append((position, entry))
+        elif waiting.get(key):
+            index = waiting[key].pop(0)
+            matched[index] = _result_from(entry, numbers[index])
+        else:
+            logger.debug("webhook answer for a number not in the request ignored")
+    for position, entry in unnamed:
+        if position < len(numbers) and matched[position] is None:
+            matched[position] = _result_from(entry, numbers[position])
+    by_number = {_normalised(r.number): r for r in matched if r is not None}
+    return [
+        result
+        if result is not None
+        # A number given twice and answered once shares that answer.
+        else by_number.get(_normalised(number))
+        or WebhookResult(
+            number=number, status=None, error="no result for this number in the response"
+        )
+        for number, result in zip(numbers, matched, strict=True)
+    ]
+
+
 def _parse_set(body: object, numbers: Sequence[str], http_status: int) -> list[WebhookResult]:
     if isinstance(body, Mapping) and isinstance(body.get("endpoints"), list):
         entries = [e for e in body["endpoints"] if isinstance(e, Mapping)]
-        results = [
-            _result_from(e, numbers[i] if i < len(numbers) else "") for i, e in enumerate(entries)
-        ]
-        answered = {r.number for r in results}
-        # A number the server left out of its answer is reported, not dropped.
-        results += [
-            WebhookResult(number=n, status=None, error="no result for this number in the response")
-            for n in numbers
-            if n not in answered
-        ]
-        return results
+        return _match(entries, numbers)
     if isinstance(body, Mapping) and len(numbers) == 1:
         single = dict(body)
         single.setdefault("code", http_status)
         return [_result_from(single, numbers[0])]
     return [
-        WebhookResult(number=n, status=http_status, error="unrecognised response shape")
+        WebhookResult(
+            number=n,
+            status=None,
+            error=f"the answer (HTTP {http_status}) could not be read;"
+            " the webhook may or may not have been set",
+        )
         for n in numbers
     ]
 
@@ -94,12 +144,26 @@ class Webhooks:
 
     @overload
     async def set(  # type: ignore[overload-overlap]  # a str is also a Sequence[str]
-        self, numbers: str, url: str, *, chunk_size: int = ..., concurrency: int = ...
+        self,
+        numbers: str,
+        url: str,
+        *,
+        chunk_size: int = ...,
+        concurrency: int = ...,
+        extra_headers: Mapping[str, str] | None = ...,
+        timeout: float | Timeout | None = ...,
     ) -> WebhookResult: ...
 
     @overload
     async def set(
-        self, numbers: Sequence[str], url: str, *, chunk_size: int = ..., concurrency: int = ...
+        self,
+        numbers: Sequence[str],
+        url: str,
+        *,
+        chunk_size: int = ...,
+        concurrency: int = ...,
+        extra_headers: Mapping[str, str] | None = ...,
+        timeout: float | Timeout | None = ...,
     ) -> list[WebhookResult]: ...
 
     async def set(
@@ -109,23 +173,30 @@ class Webhooks:
         *,
         chunk_size: int = DEFAULT_CHUNK_SIZE,
         concurrency: int = DEFAULT_CONCURRENCY,
+        extra_headers: Mapping[str, str] | None = None,
+        timeout: float | Timeout | None = None,
     ) -> WebhookResult | list[WebhookResult]:
         """Point inbound SMS for `numbers` at `url`.
 
         One number (a str): returns its `WebhookResult`, and a failure raises.
-        A list: returns one `WebhookResult` per number in input order; a failed
-        number is a result with `status`/`error`, not an exception. Lists longer
-        than `chunk_size` go out in chunks, at most `concurrency` at once. A chunk
-        whose request fails outright yields failed results for its numbers, so
-        the other chunks' outcomes are never lost. Setting a webhook is
-        idempotent, so these calls are retried like reads.
+        A list: returns exactly one `WebhookResult` per number, in input order,
+        matched by number whatever order the server answers in; a failed number
+        (or one the server did not answer for) is a result with `status`/`error`,
+        not an exception. Lists longer than `chunk_size` go out in chunks, at
+        most `concurrency` at once; `timeout` is the budget of each chunk's
+        request. A chunk whose request fails outright yields failed results for
+        its numbers, so the other chunks' outcomes are never lost; nothing is
+        raised for a list once it is sent. Setting a webhook is idempotent, so
+        these calls are retried like reads.
         """
         webhook = validate_webhook_url(url)
+        options = _Options(extra_headers, timeout)
         if isinstance(numbers, str):
             validate_address(numbers, "number")
-            response = await self._post([numbers], webhook)
-            body = dict(response.data) if isinstance(response.data, Mapping) else {}
-            return _parse_set(body, [numbers], response.status_code)[0]
+            response = await self._post([numbers], webhook, options)
+            if not isinstance(response.data, Mapping):
+                raise response.unreadable("the answer is not a JSON object")
+            return _parse_set(response.data, [numbers], response.status_code)[0]
         wanted = [validate_address(n, f"numbers[{i}]") for i, n in enumerate(numbers)]
         if not wanted:
             raise InvalidInputError("numbers must not be empty")
@@ -137,37 +208,77 @@ class Webhooks:
 
         async def run(index: int) -> None:
             async with limiter:
-                outcomes[index] = await self._set_chunk(chunks[index], webhook)
+                outcomes[index] = await self._set_chunk(chunks[index], webhook, options)
 
         async with anyio.create_task_group() as tg:
             for index in range(len(chunks)):
                 tg.start_soon(run, index)
         return [result for chunk in outcomes for result in chunk]
 
-    async def _post(self, numbers: list[str], webhook: str) -> Response:
+    async def _post(self, numbers: list[str], webhook: str, options: _Options) -> Response:
         return await self._client._v4(
-            "POST", self._url, json_body={"endpoints": numbers, "webhook": webhook}, idempotent=True
+            "POST",
+            self._url,
+            json_body={"endpoints": numbers, "webhook": webhook},
+            idempotent=True,
+            extra_headers=options.extra_headers,
+            timeout=options.timeout,
         )
 
-    async def _set_chunk(self, numbers: list[str], webhook: str) -> list[WebhookResult]:
+    async def _set_chunk(
+        self, numbers: list[str], webhook: str, options: _Options
+    ) -> list[WebhookResult]:
+        """Never raises (but for cancellation): a task that raised would end the
+        task group with an ExceptionGroup and lose the other chunks' results."""
+        status: int | None = None
         try:
-            response = await self._post(numbers, webhook)
+            response = await self._post(numbers, webhook, options)
         except APIStatusError as exc:
-            logger.debug("webhook chunk of %d numbers failed: %s", len(numbers), exc.status_code)
-            return [
-                WebhookResult(number=n, status=exc.status_code, error=exc.message) for n in numbers
-            ]
-        except APIConnectionError as exc:
-            return [WebhookResult(number=n, status=None, error=str(exc)) for n in numbers]
-        return _parse_set(response.data, numbers, response.status_code)
+            # A refused login is also an APIStatusError, but this chunk was never sent.
+            status = None if isinstance(exc, LoginError) else exc.status_code
+            error = exc.message if status is not None else str(exc)
+        except IntelePeerError as exc:
+            error = str(exc)
+        except Exception as exc:
+            logger.warning("webhook chunk failed unexpectedly: %s", type(exc).__name__)
+            error = f"unexpected error ({type(exc).__name__})"
+        else:
+            return _parse_set(response.data, numbers, response.status_code)
+        logger.debug("webhook chunk of %d numbers failed: %s", len(numbers), status)
+        return [WebhookResult(number=n, status=status, error=error) for n in numbers]
 
-    async def get(self, number: str) -> WebhookConfig:
-        """The webhook configured for `number` (sent as ``?endpoint=%2B...``)."""
+    async def get(
+        self,
+        number: str,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        timeout: float | Timeout | None = None,
+    ) -> WebhookConfig:
+        """The webhook configured for `number` (sent as ``?endpoint=%2B...``).
+
+        An answer that is not a JSON object raises `APIResponseValidationError`.
+        """
         validate_address(number, "number")
-        response = await self._client._v4("GET", self._url, params={"endpoint": number})
-        data = response.data if isinstance(response.data, Mapping) else {}
+        response = await self._client._v4(
+            "GET",
+            self._url,
+            params={"endpoint": number},
+            extra_headers=extra_headers,
+            timeout=timeout,
+        )
+        data = response.data
+        if not isinstance(data, Mapping):
+            raise response.unreadable("the webhook configuration is not a JSON object")
         return WebhookConfig(
             number=str(data.get("tnkey") or number),
             webhook=data.get("webhook") if isinstance(data.get("webhook"), str) else None,
             state=provisioning_state(data),
         )
+
+
+@dataclass(frozen=True)
+class _Options:
+    """Per-call options passed down to every chunk's request."""
+
+    extra_headers: Mapping[str, str] | None
+    timeout: float | Timeout | None

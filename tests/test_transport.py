@@ -1,0 +1,200 @@
+"""The transport seam over real loopback sockets and respx: what "never sent" means,
+redirects, and what httpx's own logger may say about the SDK's requests."""
+
+from __future__ import annotations
+
+import logging
+
+import anyio
+import httpx
+import pytest
+import respx
+
+import intelepeer_async as ia
+from intelepeer_async import APITimeoutError, AsyncIntelePeer, AsyncYay, Timeout
+
+from .conftest import BASE
+from .helpers import assert_no_secret
+from .loopback import Received, connect_hangs, http_response, loopback_server
+
+pytestmark = pytest.mark.anyio
+
+TOKEN = "ready-token-123"
+SEND = "/_rest/v4/app/sms/send"
+
+
+async def send(ip: AsyncIntelePeer, **options: object) -> object:
+    return await ip.sms.send(
+        from_="+13035550100",
+        to="+13035550111",
+        text="hello",
+        **options,  # type: ignore[arg-type]
+    )
+
+
+async def test_post_starved_of_a_pooled_connection_was_never_sent() -> None:
+    """Issue 8 item 4: the pool timeout and the budget end together; the pool's wins."""
+
+    holding = anyio.Event()
+
+    async def hold_first(request: Received) -> bytes | None:
+        if request.target == "/hold":
+            holding.set()
+            return None
+        return http_response(202)
+
+    async with loopback_server(hold_first) as (base, received):
+        pool = httpx.AsyncClient(limits=httpx.Limits(max_connections=1))
+        ip = AsyncIntelePeer(token=TOKEN, base_url=base, http_client=pool, timeout=1)
+
+        async def hold() -> None:
+            with pytest.raises(APITimeoutError):
+                await ip.with_options(timeout=30)._v4("GET", f"{base}/hold")
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(hold)
+            with anyio.fail_after(5):
+                await holding.wait()
+            started = anyio.current_time()
+            with pytest.raises(APITimeoutError) as info:
+                await send(ip)
+            elapsed = anyio.current_time() - started
+            tg.cancel_scope.cancel()
+        await pool.aclose()
+    assert [r.target for r in received] == ["/hold"]  # the POST never arrived
+    assert info.value.may_have_been_processed is False
+    assert_no_secret(info.value, TOKEN)
+    assert "never reached the server" in str(info.value)
+    assert elapsed < 2.0
+
+
+async def test_connect_that_hangs_is_never_sent() -> None:
+    """Issue 8 item 4: ``timeout=2`` makes connect and budget end at the same moment."""
+    with connect_hangs() as base:
+        ip = AsyncIntelePeer(token=TOKEN, base_url=base, timeout=1, max_retries=0)
+        started = anyio.current_time()
+        with pytest.raises(APITimeoutError) as info:
+            await send(ip)
+        await ip.aclose()
+    assert info.value.may_have_been_processed is False
+    assert "never reached the server" in str(info.value)
+    assert anyio.current_time() - started < 2.0
+
+
+async def test_a_post_that_never_left_is_retried_within_the_budget(no_sleep: list[float]) -> None:
+    with connect_hangs() as base:
+        ip = AsyncIntelePeer(
+            token=TOKEN, base_url=base, timeout=Timeout(total=2, connect=0.4), max_retries=2
+        )
+        with pytest.raises(APITimeoutError) as info:
+            await send(ip)
+        await ip.aclose()
+    assert len(no_sleep) == 2  # three attempts, none of which reached the server
+    assert info.value.may_have_been_processed is False
+
+
+async def test_a_server_that_hangs_after_reading_may_have_processed_it() -> None:
+    async def never_answer(request: Received) -> bytes | None:
+        return None
+
+    async with loopback_server(never_answer) as (base, received):
+        ip = AsyncIntelePeer(token=TOKEN, base_url=base, timeout=0.5)
+        with pytest.raises(APITimeoutError) as info:
+            await send(ip)
+        await ip.aclose()
+    assert len(received) == 1
+    assert info.value.may_have_been_processed is True
+
+
+async def test_the_transport_refuses_an_illegal_header_before_writing(
+    mock: respx.MockRouter,
+) -> None:
+    from intelepeer_async._retry import Failure
+    from intelepeer_async._transport import HttpxTransport, TransportFailure
+
+    route = mock.get(f"{BASE}/x").respond(200)
+    transport = HttpxTransport()
+    for value in ("Bearer SECRET-TOKEN-123\n", "Bearer SECRET-TOKEN-ü"):
+        with pytest.raises(TransportFailure) as info:
+            await transport.send(
+                "GET",
+                f"{BASE}/x",
+                {"Authorization": value},
+                None,
+                deadline=anyio.current_time() + 5,
+                connect_timeout=5,
+            )
+        assert info.value.failure is Failure.NOT_SENT
+        assert "Authorization" in info.value.reason
+        assert "SECRET" not in info.value.reason
+    assert route.call_count == 0
+    await transport.aclose()
+
+
+async def test_a_redirect_is_never_followed_with_credentials(mock: respx.MockRouter) -> None:
+    """Issue 8 item 12: even with a user's client that follows redirects."""
+    mock.get(f"{BASE}/voip/flow").respond(
+        307, headers={"Location": "https://elsewhere.test/steal?user=x"}
+    )
+    elsewhere = mock.route(host="elsewhere.test").respond(200, json={"result": []})
+    user_client = httpx.AsyncClient(follow_redirects=True)
+    yay = AsyncYay(
+        reseller="r1", user="u1", password="yay-SECRET", base_url=BASE, http_client=user_client
+    )
+    with pytest.raises(ia.IntelePeerError) as info:
+        await yay.callflows.list()
+    assert elsewhere.call_count == 0
+    assert isinstance(info.value, ia.UnexpectedRedirectError)
+    assert info.value.status_code == 307
+    assert "elsewhere.test" in str(info.value)
+    assert "user=x" not in str(info.value)
+    assert_no_secret(info.value, "yay-SECRET", "user=x")
+    assert not user_client.is_closed
+    await user_client.aclose()
+
+
+async def test_httpx_info_line_never_shows_numbers_queries_or_userinfo(
+    mock: respx.MockRouter, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Issue 8 item 10, at INFO: nothing about the SDK's requests from any logger."""
+    caplog.set_level(logging.INFO)
+    mock.get(url__startswith="http://ip.test/_rest/v4/my/did/sms/webhook").respond(
+        200, json={"tnkey": "+12161112222", "webhook": "https://rx.test/sms"}
+    )
+    ip = AsyncIntelePeer(token=TOKEN, base_url="http://user:URLPASS@ip.test")
+    await ip.sms.webhooks.get("+12161112222")
+    await ip.aclose()
+    shown = [r.getMessage() for r in caplog.records if r.levelno >= logging.INFO]
+    assert not [m for m in shown if "12161112222" in m or "URLPASS" in m or "endpoint" in m]
+    assert not [r for r in caplog.records if r.name == "httpx" and r.levelno >= logging.INFO]
+
+
+async def test_httpx_line_is_debug_and_redacted_for_the_sdk(
+    mock: respx.MockRouter, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    mock.get(url__startswith="http://ip.test/_rest/v4/my/did/sms/webhook").respond(
+        200, json={"tnkey": "+12161112222"}
+    )
+    ip = AsyncIntelePeer(token=TOKEN, base_url="http://user:URLPASS@ip.test")
+    await ip.sms.webhooks.get("+12161112222")
+    await ip.aclose()
+    lines = [r for r in caplog.records if r.name == "httpx"]
+    assert len(lines) == 1
+    assert lines[0].levelno == logging.DEBUG
+    message = lines[0].getMessage()
+    assert "ip.test/_rest/v4/my/did/sms/webhook?***" in message
+    assert "URLPASS" not in message and "12161112222" not in message
+
+
+async def test_users_other_httpx_traffic_is_left_alone(
+    mock: respx.MockRouter, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    mock.get(url__startswith="https://other.test/").respond(200)
+    async with httpx.AsyncClient() as own:
+        await own.get("https://other.test/search?q=mine")
+    lines = [r for r in caplog.records if r.name == "httpx"]
+    assert len(lines) == 1
+    assert lines[0].levelno == logging.INFO
+    assert "q=mine" in lines[0].getMessage()
