@@ -284,3 +284,22 @@ async def test_a_retried_offboard_that_finds_nothing_was_offboarded(
     result = await ip.agents.offboard("u1")
     assert route.call_count == 2
     assert result.already_gone
+
+
+async def test_the_documented_no_records_404_is_an_empty_list(
+    mock: respx.MockRouter, ip: AsyncIntelePeer
+) -> None:
+    body = {
+        "requestId": "27a1a46d-384f-4f15-b89e-c24697d90163",
+        "message": "No Records found for any of the parameters provided",
+    }
+    mock.get(AGENTS).respond(404, json=body)
+    assert await ip.agents.list() == []
+
+
+async def test_any_other_404_on_the_list_still_raises(
+    mock: respx.MockRouter, ip: AsyncIntelePeer
+) -> None:
+    mock.get(AGENTS).respond(404, text="<html>Not Found</html>")
+    with pytest.raises(NotFoundError):
+        await ip.agents.list()

@@ -12,7 +12,7 @@ from urllib.parse import quote
 from pydantic import ValidationError
 
 from .._http import Response
-from ..errors import InvalidInputError
+from ..errors import InvalidInputError, NotFoundError
 from ..models.agents import Agent, OffboardResult, OnboardResult
 from ..types import Timeout, validate_e164, validate_text
 
@@ -34,6 +34,11 @@ def _key_id(key_id: str | None, allowed: frozenset[str]) -> dict[str, str] | Non
     if key_id not in allowed:
         raise InvalidInputError(f"key_id must be one of {', '.join(sorted(allowed))}")
     return {"key_id": key_id}
+
+
+def _is_no_records(error: NotFoundError) -> bool:
+    """The list endpoint's documented "nothing here" answer, not some other 404."""
+    return error.message.strip().lower().startswith("no records found")
 
 
 def _unwrap(body: object) -> Any:
@@ -119,11 +124,18 @@ class Agents:
 
         An entry that is not an agent record is skipped and logged at WARNING
         (its index only); an answer that is not a list, or whose every entry is
-        unreadable, raises `APIResponseValidationError`.
+        unreadable, raises `APIResponseValidationError`. The seed documents the
+        list's 404 as "No Records found": that answer is an empty list, while any
+        other 404 (a wrong URL, say) still raises `NotFoundError`.
         """
-        response = await self._client._smartcomm(
-            "GET", self._base(customer_id), extra_headers=extra_headers, timeout=timeout
-        )
+        try:
+            response = await self._client._smartcomm(
+                "GET", self._base(customer_id), extra_headers=extra_headers, timeout=timeout
+            )
+        except NotFoundError as exc:
+            if _is_no_records(exc):
+                return []
+            raise
         return _agents(response)
 
     async def get(
