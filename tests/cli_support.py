@@ -34,12 +34,12 @@ def invoke(*args: str, input: str | None = None, env: Mapping[str, str] | None =
     return CliRunner().invoke(cli, list(args), input=input, env=env, catch_exceptions=False)
 
 
-def one_error_line(result: Result) -> str:
+def one_error_line(result: Result | subprocess.CompletedProcess[str]) -> str:
     """The single ``error:`` line a failed command printed (and nothing else on stderr)."""
     lines = result.stderr.splitlines()
     assert len(lines) == 1, result.stderr
     assert lines[0].startswith("error: "), lines[0]
-    assert "Traceback" not in result.output
+    assert "Traceback" not in result.stdout + result.stderr
     return lines[0]
 
 
