@@ -424,3 +424,12 @@ def test_callflow_diagram(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     (tmp_path / "broken.json").write_text(json.dumps(broken))
     assert module.main([str(tmp_path / "broken.json")]) == 1
     assert "no 'start' module" in capsys.readouterr().err
+
+
+def test_every_example_is_listed_in_the_readme_and_run_here() -> None:
+    readme = (EXAMPLES.parent / "README.md").read_text()
+    listed = readme.split("\n## Examples\n", 1)[1].split("\n## ", 1)[0]
+    tests = Path(__file__).read_text() + (Path(__file__).parent / "test_demo.py").read_text()
+    for script in sorted(EXAMPLES.glob("*.py")):
+        assert f"| `{script.name}" in listed, f"{script.name} is not in the README's examples"
+        assert f'load("{script.stem}")' in tests or f'"{script.name}"' in tests, script.name
