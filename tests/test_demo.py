@@ -21,9 +21,13 @@ STEPS += ["faults", "inbound"]
 
 
 def test_make_demo_runs_the_script_after_the_virtualenv() -> None:
+    # -n: print the recipe only (never rebuild .venv under a running suite); run from
+    # `make test`, the outer make's flags must not leak in.
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
     planned = subprocess.run(
-        ["make", "-n", "demo"],  # noqa: S607 - make from PATH, as a user runs it
+        ["make", "--no-print-directory", "-n", "demo"],  # noqa: S607 - make from PATH
         cwd=ROOT,
+        env=env,
         capture_output=True,
         text=True,
         timeout=30,
