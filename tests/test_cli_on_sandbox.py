@@ -264,7 +264,10 @@ def test_callflows_create_list_show_delete(
     assert missing.exit_code == 1 and "HTTP 404" in one_error_line(missing)
 
 
-def test_callflow_refused_credentials_are_exit_3(env: dict[str, str]) -> None:
+def test_a_yay_password_flag_overrides_only_the_password(env: dict[str, str]) -> None:
+    # YAY_RESELLER and YAY_USER still come from the environment.
     refused = invoke("--yay-password", "wrong", "callflows", "list", env=env)
     assert refused.exit_code == 3
     assert "wrong" not in refused.output
+    stale = {**env, "YAY_PASSWORD": "stale"}
+    assert invoke("--yay-password", "demo", "callflows", "list", env=stale).exit_code == 0
