@@ -5,9 +5,13 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: test lint typecheck unit clean
+.PHONY: test demo lint typecheck unit clean
 
 test: lint typecheck unit
+
+# The SDK end to end against the local simulator, on loopback: examples/demo.py.
+demo: $(STAMP)
+	$(BIN)/python examples/demo.py
 
 $(STAMP): pyproject.toml
 	rm -rf $(VENV)

@@ -2,8 +2,12 @@
 
     python examples/bulk_webhooks.py https://rx.example.com/sms +13035550100 +13035550101
 
+Numbers go out 100 to a request, 8 requests at once; each number's outcome comes
+back on its own. Exit code 1 if any number failed (each is printed), 2 on bad usage.
+
 Credentials come from INTELEPEER_TOKEN or INTELEPEER_USERNAME/INTELEPEER_PASSWORD;
-INTELEPEER_BASE_URL points it at a simulator. Exit code 1 if any number failed.
+INTELEPEER_BASE_URL points it at the simulator (``intelepeer sandbox``: user and
+password ``demo``, SMS-enabled numbers ``+13035550100``..``109``).
 """
 
 from __future__ import annotations

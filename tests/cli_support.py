@@ -3,7 +3,7 @@
 In-process runs (`invoke`) go through the same root group as the console
 script, so exit codes and error lines are the real ones; respx answers their
 HTTP. Subprocess runs (`script`) use the installed console script and can only
-reach loopback servers (`serve`).
+reach loopback servers (`tests/serving.py`).
 """
 
 from __future__ import annotations
@@ -11,14 +11,10 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import threading
-import time
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import uvicorn
 from click.testing import CliRunner, Result
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -38,12 +34,12 @@ def invoke(*args: str, input: str | None = None, env: Mapping[str, str] | None =
     return CliRunner().invoke(cli, list(args), input=input, env=env, catch_exceptions=False)
 
 
-def one_error_line(result: Result) -> str:
+def one_error_line(result: Result | subprocess.CompletedProcess[str]) -> str:
     """The single ``error:`` line a failed command printed (and nothing else on stderr)."""
     lines = result.stderr.splitlines()
     assert len(lines) == 1, result.stderr
     assert lines[0].startswith("error: "), lines[0]
-    assert "Traceback" not in result.output
+    assert "Traceback" not in result.stdout + result.stderr
     return lines[0]
 
 
@@ -70,27 +66,6 @@ def script(
         timeout=timeout,
         check=False,
     )
-
-
-@contextmanager
-def serve(app: Any) -> Iterator[str]:
-    """Serve `app` with uvicorn on a free loopback port in a thread; yield its URL."""
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        assert thread.is_alive(), "uvicorn failed to start"
-        time.sleep(0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        assert not thread.is_alive()
 
 
 def webhook_vendor(received: list[dict[str, Any]], statuses: Sequence[int] = ()) -> Starlette:

@@ -1,4 +1,9 @@
-"""Serve an ASGI app with uvicorn on loopback in a background thread, for tests."""
+"""Serve an ASGI app with uvicorn on loopback in a background thread, for tests.
+
+The one place the suite starts uvicorn: `start_uvicorn` for a test that stops
+the server itself, `serving` (the port) and `uvicorn_in_thread` (the base URL)
+for a block that stops it, and joins the thread, on the way out.
+"""
 
 from __future__ import annotations
 
@@ -11,11 +16,13 @@ from typing import Any
 import uvicorn
 
 
-@contextmanager
-def uvicorn_in_thread(app: Any) -> Iterator[str]:
-    """The app's base URL while uvicorn serves it (lifespan on); the thread is joined after."""
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="critical", lifespan="on")
-    server = uvicorn.Server(config)
+def start_uvicorn(app: Any, **options: Any) -> tuple[uvicorn.Server, threading.Thread, int]:
+    """`app` under uvicorn in a thread, on a free loopback port, once it has started.
+
+    `options` are `uvicorn.Config` settings; by default warnings only and lifespan on.
+    """
+    settings = {"log_level": "warning", "lifespan": "on", **options}
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, **settings))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10
@@ -23,9 +30,23 @@ def uvicorn_in_thread(app: Any) -> Iterator[str]:
         assert time.monotonic() < deadline, "uvicorn did not start"
         assert thread.is_alive(), "uvicorn stopped at start-up"
         time.sleep(0.01)
+    return server, thread, server.servers[0].sockets[0].getsockname()[1]
+
+
+@contextmanager
+def serving(app: Any, **options: Any) -> Iterator[int]:
+    """`app` under uvicorn for the block; yields its port, then stops it and joins the thread."""
+    server, thread, port = start_uvicorn(app, **options)
     try:
-        yield f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
+        yield port
     finally:
         server.should_exit = True
-        thread.join(timeout=10)
+        thread.join(timeout=15)
         assert not thread.is_alive(), "uvicorn did not stop"
+
+
+@contextmanager
+def uvicorn_in_thread(app: Any, **options: Any) -> Iterator[str]:
+    """`serving`, yielding the app's base URL (``http://127.0.0.1:PORT``)."""
+    with serving(app, **options) as port:
+        yield f"http://127.0.0.1:{port}"

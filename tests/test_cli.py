@@ -29,9 +29,9 @@ from .cli_support import (
     invoke,
     one_error_line,
     script,
-    serve,
     webhook_vendor,
 )
+from .serving import uvicorn_in_thread
 
 MDR = f"{fake_vendor.API}/_rest/v4/app/sms/mdr"
 AUTH = f"{fake_vendor.AUTH}/_rest/v4/authenticate"
@@ -327,7 +327,7 @@ def test_script_network_error_exits_4() -> None:
 
 def test_script_reads_numbers_piped_on_stdin() -> None:
     received: list[dict[str, object]] = []
-    with serve(webhook_vendor(received)) as base:
+    with uvicorn_in_thread(webhook_vendor(received)) as base:
         out = script(
             "--token",
             "t",
@@ -372,7 +372,7 @@ def bulk_webhook_args(base: str, count: int) -> list[str]:
 
 def test_progress_bar_only_on_a_terminal() -> None:
     received: list[dict[str, object]] = []
-    with serve(webhook_vendor(received)) as base:
+    with uvicorn_in_thread(webhook_vendor(received)) as base:
         args = bulk_webhook_args(base, 250)
         main, child = pty.openpty()
         with subprocess.Popen(

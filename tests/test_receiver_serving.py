@@ -6,15 +6,13 @@ import contextlib
 import json
 import logging
 import socket
-import threading
 import time
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from fastapi import FastAPI
 from starlette.applications import Starlette
 from starlette.routing import BaseRoute, Mount
@@ -22,6 +20,7 @@ from starlette.routing import BaseRoute, Mount
 from receiver import InboundSms, SharedCode, SmsReceiver
 
 from .helpers import fixture_text
+from .serving import serving, start_uvicorn
 
 SEED = fixture_text("inbound_sms.json")
 
@@ -42,32 +41,6 @@ def make_receiver(log: list[str]) -> SmsReceiver:
         log.append(msg.refid)
 
     return rx
-
-
-def start_uvicorn(app: Any, **options: Any) -> tuple[uvicorn.Server, threading.Thread, int]:
-    """`app` under uvicorn in a thread, on a free loopback port, once it has started."""
-    settings = {"log_level": "warning", "lifespan": "on", **options}
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, **settings)
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.01)
-    return server, thread, server.servers[0].sockets[0].getsockname()[1]
-
-
-@contextmanager
-def serving(app: Any, **options: Any) -> Iterator[int]:
-    """`app` under uvicorn, stopped (and joined) on exit; yields its port."""
-    server, thread, port = start_uvicorn(app, **options)
-    try:
-        yield port
-    finally:
-        server.should_exit = True
-        thread.join(timeout=15)
-        assert not thread.is_alive()
 
 
 @pytest.fixture

@@ -12,8 +12,11 @@ from pathlib import Path
 
 import httpx
 import pytest
+from starlette.applications import Starlette
 
 from intelepeer_async.sandbox.cli import sandbox_command
+
+from .serving import uvicorn_in_thread
 
 COMMAND = [sys.executable, "-m", "intelepeer_async.sandbox"]
 
@@ -142,10 +145,24 @@ def test_port_in_use_and_unreachable_sandbox() -> None:
         busy = subprocess.run(
             [*COMMAND, "--port", str(port)], capture_output=True, text=True, timeout=30, check=False
         )
-    assert busy.returncode == 1 and "cannot listen on 127.0.0.1" in busy.stderr
+    assert busy.returncode == 1
+    assert busy.stderr.startswith(f"error: cannot listen on 127.0.0.1:{port}: ")
     unreachable = send_inbound(f"http://127.0.0.1:{port}")
-    assert unreachable.returncode == 3
-    assert unreachable.stderr.startswith("error: cannot reach the sandbox")
+    assert unreachable.returncode == 4  # network, as in the intelepeer command's table
+    assert unreachable.stderr == (
+        f"error: no response from the sandbox at http://127.0.0.1:{port} (ConnectError): "
+        "is 'intelepeer sandbox' running there?\n"
+    )
+
+
+def test_send_inbound_needs_an_http_url_and_a_sandbox_answer() -> None:
+    bad = send_inbound("localhost:8765")
+    assert bad.returncode == 2
+    assert bad.stderr.startswith("error: Invalid value for --url: not an http(s) URL")
+    with uvicorn_in_thread(Starlette()) as url:  # a server, but not a sandbox: 404 everywhere
+        other = send_inbound(url)
+    assert other.returncode == 1
+    assert other.stderr == f"error: HTTP 404 from {url}: not a sandbox's answer\n"
 
 
 def test_is_a_click_group_for_the_main_command() -> None:

@@ -9,7 +9,7 @@ Command groups live in their own modules and are imported only when invoked
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from importlib import import_module
 from typing import Any
 
@@ -26,7 +26,7 @@ from ._common import (
     single,
 )
 
-__all__ = ["COMMANDS", "cli", "main"]
+__all__ = ["COMMANDS", "cli", "main", "run_reporting"]
 
 #: name -> ("module:attribute" of its click command, one line of help).
 #: One line adds a command; nothing is imported until the command is used.
@@ -135,42 +135,45 @@ class RootGroup(LazyGroup):
         standalone_mode: bool = True,
         **extra: Any,
     ) -> Any:
-        code = self._run(list(args) if args is not None else None, prog_name, complete_var, extra)
+        code = run_reporting(
+            lambda: super(RootGroup, self).main(
+                args, prog_name or "intelepeer", complete_var, standalone_mode=False, **extra
+            )
+        )
         if standalone_mode:
             sys.exit(code)
         return code
 
-    def _run(
-        self,
-        args: list[str] | None,
-        prog_name: str | None,
-        complete_var: str | None,
-        extra: dict[str, Any],
-    ) -> int:
-        try:
-            result = super().main(
-                args, prog_name or "intelepeer", complete_var, standalone_mode=False, **extra
-            )
-        except click.exceptions.NoArgsIsHelpError as exc:
-            exc.show()
-            return exc.exit_code
-        except click.ClickException as exc:
-            click.echo(f"error: {_usage_line(exc)}", err=True)
-            return exc.exit_code
-        except (click.Abort, KeyboardInterrupt):
+
+def run_reporting(invoke: Callable[[], object]) -> int:
+    """Run a click command's ``main(..., standalone_mode=False)``; return the exit code.
+
+    The one place that turns every failure into one ``error:`` line (never a
+    traceback) and the documented exit code: the ``intelepeer`` command and
+    ``python -m intelepeer_async.sandbox`` both run through it.
+    """
+    try:
+        result = invoke()
+    except click.exceptions.NoArgsIsHelpError as exc:
+        exc.show()
+        return exc.exit_code
+    except click.ClickException as exc:
+        click.echo(f"error: {_usage_line(exc)}", err=True)
+        return exc.exit_code
+    except (click.Abort, KeyboardInterrupt):
+        click.echo("error: interrupted", err=True)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # `intelepeer ... | head`: the reader left; nothing more to say.
+        sys.stdout = _DevNull()
+        return EXIT_FAILED
+    except (Exception, BaseExceptionGroup) as exc:  # the one place that reports
+        leaf = single(exc)
+        if isinstance(leaf, KeyboardInterrupt):
             click.echo("error: interrupted", err=True)
             return EXIT_INTERRUPTED
-        except BrokenPipeError:
-            # `intelepeer ... | head`: the reader left; nothing more to say.
-            sys.stdout = _DevNull()
-            return EXIT_FAILED
-        except (Exception, BaseExceptionGroup) as exc:  # the one place that reports
-            leaf = single(exc)
-            if isinstance(leaf, KeyboardInterrupt):
-                click.echo("error: interrupted", err=True)
-                return EXIT_INTERRUPTED
-            return report(leaf)
-        return result if isinstance(result, int) else 0
+        return report(leaf)
+    return result if isinstance(result, int) else 0
 
 
 def _usage_line(exc: click.ClickException) -> str:

@@ -114,22 +114,33 @@ class Settings:
         return kwargs
 
     def yay_kwargs(self) -> dict[str, Any]:
-        """Arguments for `AsyncYay`; each one left out falls back to its ``YAY_*`` variable."""
+        """Arguments for `AsyncYay`; each credential left out comes from its ``YAY_*`` variable.
+
+        The three are resolved here and passed together (`AsyncYay` takes them all
+        from arguments or all from the environment), so ``--yay-password`` alone
+        can override a stale ``YAY_PASSWORD``. With no credential flag the SDK
+        reads the variables itself, ``YAY_ACT_FOR`` included.
+        """
+        given = (
+            ("reseller", "YAY_RESELLER", self.reseller),
+            ("user", "YAY_USER", self.user),
+            ("yay-password", "YAY_PASSWORD", self.yay_password),
+        )
         missing = [
             f"--{flag} (or {variable})"
-            for flag, variable, value in (
-                ("reseller", "YAY_RESELLER", self.reseller),
-                ("user", "YAY_USER", self.user),
-                ("yay-password", "YAY_PASSWORD", self.yay_password),
-            )
+            for flag, variable, value in given
             if value is None and _env(variable) is None
         ]
         if missing:
             raise CliError(f"Yay.com credentials missing: {', '.join(missing)}", EXIT_USAGE)
+        if all(value is None for _, _, value in given):
+            reseller = user = password = None
+        else:
+            reseller, user, password = (value or _env(variable) for _, variable, value in given)
         kwargs: dict[str, Any] = {
-            "reseller": self.reseller,
-            "user": self.user,
-            "password": self.yay_password,
+            "reseller": reseller,
+            "user": user,
+            "password": password,
             "act_for": self.act_for,
             "base_url": self.yay_base_url,
         }

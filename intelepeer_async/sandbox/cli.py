@@ -10,8 +10,9 @@ and runs until SIGINT or SIGTERM, exiting 0. Flags override the config file
 group; the ``intelepeer`` command registers it, and
 ``python -m intelepeer_async.sandbox`` runs it directly.
 
-Exit codes: 0 done; 1 the simulator refused the request (its reason on stderr);
-2 bad usage or configuration; 3 the simulator could not be reached.
+Exit codes are the ``intelepeer`` command's: 0 done; 1 the simulator refused
+the request (its reason on the ``error:`` line) or could not listen; 2 bad
+usage or configuration; 4 the simulator could not be reached.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from pathlib import Path
 from typing import Any
 
 import click
+
+from ..cli._common import EXIT_NETWORK, CliError, hide_numbers
 
 __all__ = ["sandbox_command"]
 
@@ -164,28 +167,36 @@ def sandbox_command(
     help="The running simulator (or INTELEPEER_SANDBOX_URL).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the simulator's whole answer.")
-@click.pass_context
-def send_inbound(
-    ctx: click.Context, /, from_: str, to: str, message: str, url: str, as_json: bool
-) -> None:
+def send_inbound(from_: str, to: str, message: str, url: str, as_json: bool) -> None:
     """Make an SMS arrive on TO; the simulator POSTs it to that number's webhook."""
     import httpx
 
+    if not url.startswith(("http://", "https://")):
+        raise click.BadParameter(f"not an http(s) URL: {url!r}", param_hint="--url")
     body = {"from": from_, "to": to, "message": message}
     try:
         response = httpx.post(f"{url.rstrip('/')}/_sandbox/inbound", json=body, timeout=60)
+    except httpx.HTTPError as exc:
+        raise CliError(
+            f"no response from the sandbox at {url} ({type(exc).__name__}): "
+            "is 'intelepeer sandbox' running there?",
+            EXIT_NETWORK,
+        ) from None
+    try:
         answer = response.json()
-    except (httpx.HTTPError, ValueError) as exc:
-        click.echo(f"error: cannot reach the sandbox at {url}: {type(exc).__name__}", err=True)
-        ctx.exit(3)
-    if response.status_code >= 400:
-        reason = answer.get("error") if isinstance(answer, dict) else None
-        click.echo(f"error: {reason or f'HTTP {response.status_code}'}", err=True)
-        ctx.exit(1)
+    except ValueError:
+        answer = None
+    if not isinstance(answer, dict):
+        answer = {}
+    if response.status_code >= 400 and answer.get("error"):
+        raise CliError(hide_numbers(str(answer["error"])))  # the simulator's refusal
+    deliveries = answer.get("deliveries")
+    if response.status_code >= 400 or not isinstance(deliveries, list):
+        raise CliError(f"HTTP {response.status_code} from {url}: not a sandbox's answer")
     if as_json:
         click.echo(json.dumps(answer, indent=2))
         return
-    for delivery in answer["deliveries"]:
+    for delivery in deliveries:
         attempts = delivery["attempts"]
         outcome = attempts[-1]["status"] or attempts[-1]["error"] if attempts else "scheduled"
         click.echo(

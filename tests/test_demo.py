@@ -1,0 +1,105 @@
+"""`make demo` (examples/demo.py): runs end to end, checks itself, and stops cleanly on Ctrl-C."""
+
+from __future__ import annotations
+
+import os
+import re
+import select
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).parent.parent
+DEMO = [sys.executable, str(ROOT / "examples" / "demo.py")]
+STEPS = ["start", "log in", "provision", "webhook", "flow", "sms", "agent", "call flow"]
+STEPS += ["faults", "inbound"]
+
+
+def test_make_demo_runs_the_script_after_the_virtualenv() -> None:
+    # -n: print the recipe only (never rebuild .venv under a running suite); run from
+    # `make test`, the outer make's flags must not leak in.
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
+    planned = subprocess.run(
+        ["make", "--no-print-directory", "-n", "demo"],  # noqa: S607 - make from PATH
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
+    assert planned.stdout.strip().splitlines()[-1] == ".venv/bin/python examples/demo.py"
+
+
+@pytest.mark.parametrize("backend", ["asyncio", "trio"])
+def test_runs_every_step_and_exits_0(backend: str) -> None:
+    started = time.monotonic()
+    done = subprocess.run(
+        [*DEMO, "--backend", backend], capture_output=True, text=True, timeout=120, check=False
+    )
+    elapsed = time.monotonic() - started
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stderr == ""
+    out = done.stdout
+    names = re.findall(r"^\[\s*\d+/10\] (\S+(?: \S+)?)\s{2,}", out, re.M)
+    assert [n.strip() for n in names] == STEPS
+    assert "Queued -> Sent -> DLR:Delivered" in out
+    assert 'flowchart TD\n                     n0["start<br/>start"]' in out
+    assert "GET status: [503, 429, 200]" in out
+    assert "may_have_been_processed=True" in out and "not resent" in out
+    assert "handler save failed on inbound SMS" in out  # the receiver's own log line
+    assert "3 messages, each handled exactly once" in out
+    assert "demo-webhook-pass" not in out  # the webhook password is masked
+    assert out.rstrip().endswith("simulator and receiver stopped")
+    assert elapsed < 60, f"the demo took {elapsed:.0f}s"
+
+
+def read_until(proc: subprocess.Popen[bytes], pattern: str, timeout: float) -> str:
+    """Standard output up to a line matching `pattern`, read unbuffered (it keeps running)."""
+    assert proc.stdout is not None
+    fd, seen = proc.stdout.fileno(), b""
+    deadline = time.monotonic() + timeout
+    while not re.search(pattern, seen.decode(), re.M):
+        assert time.monotonic() < deadline, f"no {pattern!r} in time: {seen!r}"
+        if select.select([fd], [], [], 0.5)[0]:
+            chunk = os.read(fd, 65536)
+            assert chunk, f"the demo ended early: {seen!r}"
+            seen += chunk
+    return seen.decode()
+
+
+def refused(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(2)
+        return sock.connect_ex(("127.0.0.1", port)) != 0
+
+
+@pytest.mark.parametrize("backend", ["asyncio", "trio"])
+def test_ctrl_c_mid_run_stops_everything(backend: str) -> None:
+    # Its own session: afterwards, no process may be left in its group.
+    proc = subprocess.Popen(
+        [*DEMO, "--backend", backend, "--pace", "30"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    try:
+        seen = read_until(proc, r"^\[ 1/10\] start .*\n", timeout=60)  # then 30 s pauses
+        ports = [int(p) for p in re.findall(r"http://127\.0\.0\.1:(\d+)", seen)[:2]]
+        assert len(ports) == 2 and not any(refused(p) for p in ports)  # simulator, receiver
+        proc.send_signal(signal.SIGINT)
+        err = proc.communicate(timeout=20)[1].decode()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate(timeout=10)
+    assert proc.returncode == 130, err
+    assert err.strip() == "demo: interrupted; the simulator and the receiver are stopped"
+    with pytest.raises(ProcessLookupError):
+        os.killpg(proc.pid, 0)
+    assert all(refused(p) for p in ports)
