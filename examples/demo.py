@@ -369,25 +369,15 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with uvicorn_thread(rx.app) as receiver_url:
             anyio.run(run, receiver_url, args.pace, backend=args.backend)
-    except (KeyboardInterrupt, DemoFailed, BaseExceptionGroup) as exc:
-        reason = leaf(exc)  # task groups wrap what ends them
-        if isinstance(reason, KeyboardInterrupt):
-            print("demo: interrupted; the simulator and the receiver are stopped", file=sys.stderr)
-            return 130
-        if isinstance(reason, DemoFailed):
-            print(f"demo failed: expected {reason}", file=sys.stderr)
-            return 1
-        raise
+    except KeyboardInterrupt:
+        print("demo: interrupted; the simulator and the receiver are stopped", file=sys.stderr)
+        return 130
+    except DemoFailed as failed:
+        print(f"demo failed: expected {failed}", file=sys.stderr)
+        return 1
     finally:
         sdk_log.removeHandler(handler)
     return 0
-
-
-def leaf(exc: BaseException) -> BaseException:
-    """The first exception inside exception groups."""
-    while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
-        exc = exc.exceptions[0]
-    return exc
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 import select
@@ -11,6 +12,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -103,3 +105,29 @@ def test_ctrl_c_mid_run_stops_everything(backend: str) -> None:
     with pytest.raises(ProcessLookupError):
         os.killpg(proc.pid, 0)
     assert all(refused(p) for p in ports)
+
+
+@pytest.mark.parametrize("backend", ["asyncio", "trio"])
+def test_a_claim_that_fails_exits_1_with_one_line(
+    backend: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A failed check deep inside the simulator's and the receiver's task groups reaches
+    # main() as itself (not wrapped in an ExceptionGroup): exit 1 and one clear line.
+    demo = load_demo(monkeypatch)
+
+    async def broken(self: object) -> None:
+        demo.expect(False, "an agent to be onboarded")
+
+    monkeypatch.setattr(demo.Demo, "onboard_agent", broken)
+    assert demo.main(["--backend", backend]) == 1
+    err = capsys.readouterr().err
+    assert err == "demo failed: expected an agent to be onboarded\n"
+
+
+def load_demo(monkeypatch: pytest.MonkeyPatch) -> ModuleType:
+    spec = importlib.util.spec_from_file_location("demo_under_test", ROOT / "examples" / "demo.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, spec.name, module)  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module

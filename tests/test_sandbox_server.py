@@ -10,6 +10,7 @@ import httpx
 import pytest
 from anyio.abc import SocketStream
 
+from intelepeer_async import NotFoundError
 from intelepeer_async.sandbox import SandboxConfig, SandboxServer, create_app, serve
 
 from .serving import uvicorn_in_thread
@@ -221,3 +222,17 @@ def test_under_uvicorn_drops_become_503_and_502(uvicorn_app: str) -> None:
     assert before.status_code == 503 and "not processed" in before.json()["error"]
     assert after.status_code == 502 and "was processed" in after.json()["error"]
     assert len(state["messages"]) == 1
+
+
+async def test_the_blocks_own_error_comes_out_unwrapped() -> None:
+    # A user's `pytest.raises(NotFoundError)` around SDK calls inside `serve()` must match:
+    # the server's and the deliveries' task groups do not wrap the block's exception.
+    async def look_up_a_missing_flow() -> None:
+        async with (
+            serve(SandboxConfig(clock_rate=0)) as server,
+            server.yay_client(max_retries=0) as yay,
+        ):
+            await yay.callflows.get("no-such-flow")
+
+    with pytest.raises(NotFoundError):
+        await look_up_a_missing_flow()

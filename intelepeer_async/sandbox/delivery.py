@@ -34,6 +34,7 @@ from anyio.abc import TaskGroup
 
 from .._version import __version__
 from ..models.inbound import InboundSms
+from ._background import background
 from .clock import iso
 from .config import SandboxConfig
 from .faults import FaultEngine
@@ -161,13 +162,13 @@ class Deliveries:
         timeout = httpx.Timeout(self.world.config.delivery_timeout)
         async with (
             httpx.AsyncClient(timeout=timeout, trust_env=False) as http,
-            anyio.create_task_group() as tg,
+            background() as tg,
         ):
             self._tg, self._http = tg, http
             try:
                 yield
             finally:
-                tg.cancel_scope.cancel()
+                tg.cancel_scope.cancel()  # no delivery may use a client being closed
                 self._tg = None
                 for client in self._mounted.values():
                     await client.aclose()

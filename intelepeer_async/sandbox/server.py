@@ -26,6 +26,7 @@ import h11
 from anyio.abc import SocketAttribute, SocketStream, TaskGroup
 from starlette.types import ASGIApp, Message
 
+from ._background import background
 from .app import Sandbox, intelepeer_client_for, yay_client_for
 from .asgi import DROP
 from .config import SandboxConfig
@@ -282,13 +283,10 @@ async def serve_asgi(
     port = int(listener.extra(SocketAttribute.local_port))  # noqa: S610 - anyio, not Django
     bound = BoundServer(host, port)
     handler = _Handler(app, host, bound.port)
-    async with listener, anyio.create_task_group() as tg:
+    async with listener, background() as tg:
         for one in listener.listeners:
             tg.start_soon(_accept, one, handler, tg)
-        try:
-            yield bound
-        finally:
-            tg.cancel_scope.cancel()
+        yield bound
 
 
 @dataclass(frozen=True)
