@@ -30,7 +30,7 @@ def test_list(vendor: respx.MockRouter) -> None:
     lines = result.stdout.splitlines()
     assert lines[0].split() == ["UUID", "EXTENSION", "NAME", "MODULES"]
     assert lines[1].split() == [UUID, "501", "Call", "Pete", "3"]
-    assert lines[-1] == "1 call flows"
+    assert lines[-1] == "1 call flow"
     headers = yay_calls(vendor, "GET")[0].request.headers
     assert (headers["X-Auth-Reseller"], headers["X-Auth-User"]) == ("reseller-1", "user-1")
 

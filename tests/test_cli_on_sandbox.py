@@ -252,7 +252,7 @@ def test_callflows_create_list_show_delete(
     assert created.exit_code == 0, created.stderr
     uuid = json.loads(created.stdout)["uuid"]
     listed = invoke("callflows", "list", env=env).stdout.splitlines()
-    assert listed[1].split()[:2] == [uuid, "500"] and listed[-1] == "1 call flows"
+    assert listed[1].split()[:2] == [uuid, "500"] and listed[-1] == "1 call flow"
     mermaid = invoke("callflows", "show", uuid, "--mermaid", env=env)
     assert mermaid.stdout.startswith("flowchart TD\n")
     assert '["pressextension<br/>menu"]' in mermaid.stdout

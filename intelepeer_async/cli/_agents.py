@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from ._common import Settings, fields, json_flag, pass_settings, table
+from ._common import Settings, count, fields, json_flag, pass_settings, table
 
 if TYPE_CHECKING:
     from intelepeer_async import Agent, AsyncIntelePeer
@@ -49,7 +49,7 @@ def list_agents(settings: Settings) -> None:
     rows = [(a.user_object_id, a.phone_number, a.upn, a.status) for a in found]
     settings.emit(
         [a.model_dump(mode="json") for a in found],
-        [*table(("USER OBJECT ID", "PHONE", "UPN", "STATUS"), rows), f"{len(found)} agents"],
+        [*table(("USER OBJECT ID", "PHONE", "UPN", "STATUS"), rows), count(len(found), "agent")],
     )
 
 

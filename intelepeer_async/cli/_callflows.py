@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 import click
 
-from ._common import EXIT_USAGE, CliError, Settings, json_flag, pass_settings, table
+from ._common import EXIT_USAGE, CliError, Settings, count, json_flag, pass_settings, table
 
 if TYPE_CHECKING:
     from intelepeer_async import AsyncYay, CallFlow
@@ -74,7 +74,7 @@ def list_flows(settings: Settings) -> None:
     rows = [(f.uuid, f.extension, f.name, len(f.flow)) for f in found]
     settings.emit(
         [_document(f) for f in found],
-        [*table(("UUID", "EXTENSION", "NAME", "MODULES"), rows), f"{len(found)} call flows"],
+        [*table(("UUID", "EXTENSION", "NAME", "MODULES"), rows), count(len(found), "call flow")],
     )
 
 

@@ -189,6 +189,11 @@ def table(headers: Iterable[str], rows: Iterable[Iterable[object]]) -> list[str]
     ]
 
 
+def count(n: int, singular: str, plural: str | None = None) -> str:
+    """ "1 agent", "2 agents": the summary line under a listing."""
+    return f"{n} {singular if n == 1 else plural or singular + 's'}"
+
+
 def fields(data: dict[str, Any]) -> list[str]:
     """``name: value`` lines for the fields that have a value."""
     return [f"{name}: {value}" for name, value in data.items() if value not in (None, "", [], {})]
