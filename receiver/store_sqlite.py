@@ -10,6 +10,7 @@ so the message of a worker killed mid-handler is run again on redelivery.
 from __future__ import annotations
 
 import os
+import secrets
 import sqlite3
 import time
 from collections.abc import Callable
@@ -23,7 +24,8 @@ SCHEMA = """
 CREATE TABLE IF NOT EXISTS receiver_refids (
     refid TEXT PRIMARY KEY,
     handled_until REAL,   -- remembered as handled until then (NULL: not handled)
-    lease_until REAL      -- claimed by a worker until then
+    lease_until REAL,     -- claimed by a worker until then
+    lease_owner TEXT      -- that worker's store (only it may release the claim)
 );
 CREATE INDEX IF NOT EXISTS receiver_refids_handled ON receiver_refids (handled_until);
 CREATE TABLE IF NOT EXISTS receiver_successes (
@@ -60,6 +62,8 @@ class SqliteStore:
         self._ttl = ttl
         self._clock = clock
         self._marks = 0
+        # Marks this store's claims, so a release never drops another process's.
+        self._token = secrets.token_hex(8)
 
     def __repr__(self) -> str:
         return f"SqliteStore({str(self._db.path)!r})"
@@ -91,10 +95,10 @@ class SqliteStore:
                 if row is not None and row[1] is not None and row[1] > now:
                     return Claim.BUSY
                 conn.execute(
-                    "INSERT INTO receiver_refids (refid, lease_until) VALUES (?, ?) "
-                    "ON CONFLICT (refid) DO UPDATE SET handled_until = NULL, "
-                    "lease_until = excluded.lease_until",
-                    (refid, now + lease),
+                    "INSERT INTO receiver_refids (refid, lease_until, lease_owner) "
+                    "VALUES (?, ?, ?) ON CONFLICT (refid) DO UPDATE SET handled_until = NULL, "
+                    "lease_until = excluded.lease_until, lease_owner = excluded.lease_owner",
+                    (refid, now + lease, self._token),
                 )
                 return Claim.CLAIMED
 
@@ -123,7 +127,9 @@ class SqliteStore:
         def work(conn: sqlite3.Connection) -> None:
             with transaction(conn):
                 conn.execute(
-                    "UPDATE receiver_refids SET lease_until = NULL WHERE refid = ?", (refid,)
+                    "UPDATE receiver_refids SET lease_until = NULL "
+                    "WHERE refid = ? AND lease_owner = ?",
+                    (refid, self._token),
                 )
 
         await self._db.run(work)
@@ -134,7 +140,8 @@ class SqliteStore:
         def work(conn: sqlite3.Connection) -> None:
             with transaction(conn):
                 conn.execute(
-                    "INSERT OR REPLACE INTO receiver_successes (refid, handler, at) VALUES (?, ?, ?)",
+                    "INSERT OR REPLACE INTO receiver_successes (refid, handler, at) "
+                    "VALUES (?, ?, ?)",
                     (refid, handler, now),
                 )
 

@@ -42,6 +42,7 @@ if TYPE_CHECKING:
 __all__ = ["RedisInbox"]
 
 GROUP = "workers"
+_SCRIPTS = ("PUT", "PROMOTE", "BEGIN", "RENEW", "ACK", "FAIL", "RELEASE", "REPLAY", "PURGE")
 #: A consumer idle this long with nothing pending is removed from the group.
 _CONSUMER_IDLE_MS = 3600 * 1000
 
@@ -122,9 +123,7 @@ class RedisInbox:
         if self._redis is None:
             self._redis = connect(self._url, "RedisInbox")
             self._scripts = {
-                name: self._redis.register_script(getattr(lua, name))
-                for name in ("PUT", "PROMOTE", "BEGIN", "RENEW", "ACK", "FAIL", "RELEASE")
-                + ("REPLAY", "PURGE")
+                name: self._redis.register_script(getattr(lua, name)) for name in _SCRIPTS
             }
         return self._redis
 

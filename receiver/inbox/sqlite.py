@@ -60,7 +60,10 @@ CREATE TABLE IF NOT EXISTS inbox_counters (
 );
 """
 
-_READY = "SELECT refid FROM inbox_messages WHERE state = 'pending' AND due_at <= ? ORDER BY due_at LIMIT 1"
+_READY = (
+    "SELECT refid FROM inbox_messages WHERE state = 'pending' AND due_at <= ? "
+    "ORDER BY due_at LIMIT 1"
+)
 _ENTRY = (
     "SELECT refid, state, attempts, received_at, last_error, finished_at, due_at, body "
     "FROM inbox_messages"
