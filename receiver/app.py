@@ -35,7 +35,7 @@ from intelepeer_async.models.inbound import InboundSms
 
 from ._intake import Intake, Rejected, error_response
 from ._mount import ReceiverMount
-from .dispatch import Filters, Handler, HandlerRoute, Matcher
+from .dispatch import Filters, Handler, Handlers, Matcher, log_failure
 from .inbox import Inbox
 from .inbox._workers import Workers
 from .store import Claim, MemoryStore, MessageStore
@@ -51,12 +51,6 @@ DEFAULT_MAX_BODY = 64 * 1024
 DEFAULT_BODY_TIMEOUT = 5.0
 _STORE_METHODS = ("claim", "mark_handled", "release", "record_success", "successes")
 _INBOX_METHODS = ("open", "aclose", "put", "take", "renew", "record_success", "ack", "fail")
-
-
-def _log_failure(what: str, refid: str | None, exc: BaseException) -> None:
-    """The exception's type above DEBUG; its text (personal data, often) only at DEBUG."""
-    logger.error("%s failed on inbound SMS %s: %s", what, refid or "-", type(exc).__name__)
-    logger.debug("%s failed on inbound SMS %s", what, refid or "-", exc_info=exc)
 
 
 @dataclass
@@ -127,7 +121,7 @@ class SmsReceiver:
         self._inbox = inbox
         self._workers: Workers | None = None
         self._handler_timeout = float(handler_timeout)
-        self._routes: list[HandlerRoute] = []
+        self._handlers = Handlers(self._handler_timeout)
         self._startup: list[Callable[[], Awaitable[None]]] = []
         self._shutdown: list[Callable[[], Awaitable[None]]] = []
         self._in_flight: dict[str, _InFlight] = {}
@@ -178,7 +172,7 @@ class SmsReceiver:
         filters = Filters.create(to=to, from_=from_, keyword=keyword, match=match)
 
         def register(handler: Handler) -> Handler:
-            self._routes.append(HandlerRoute.create(handler, filters, len(self._routes)))
+            self._handlers.add(handler, filters)
             return handler
 
         return register
@@ -217,7 +211,7 @@ class SmsReceiver:
             if self._inbox is not None:
                 await self._inbox.open()
                 stack.push_async_callback(self._inbox.aclose)
-                workers = Workers(self._inbox, self._run_handlers)
+                workers = Workers(self._inbox, self._handlers.run)
                 tasks = await stack.enter_async_context(anyio.create_task_group())
                 await tasks.start(workers.run)
                 self._workers = workers
@@ -297,7 +291,7 @@ class SmsReceiver:
         except Exception as exc:
             # A verifier of the user's own raised: our side failed, so IntelePeer
             # should deliver again (and nothing ran).
-            _log_failure("verification", None, exc)
+            log_failure("verification", None, exc)
             return error_response(500, "not handled; deliver again")
         logger.debug(
             "inbound SMS %s from %r to %r: %r",
@@ -331,7 +325,7 @@ class SmsReceiver:
             new = await self._inbox.put(message)
         except Exception as exc:
             # Not kept: IntelePeer must deliver again (also when used without the lifespan).
-            _log_failure("inbox", message.refid, exc)
+            log_failure("inbox", message.refid, exc)
             return 500
         finally:
             self._leave()
@@ -358,7 +352,7 @@ class SmsReceiver:
         except Exception as exc:
             # The store failed (a shared store's server down, say): nothing is
             # marked handled, so IntelePeer's redelivery gets another chance.
-            _log_failure("message store", refid, exc)
+            log_failure("message store", refid, exc)
             entry.status = 500
         finally:
             entry.done.set()
@@ -368,7 +362,8 @@ class SmsReceiver:
 
     async def _claim_and_run(self, message: InboundSms) -> int:
         refid = message.refid
-        claim = await self._store.claim(refid, lease=self._handler_timeout * len(self._routes) + 5)
+        lease = self._handler_timeout * len(self._handlers) + 5
+        claim = await self._store.claim(refid, lease=lease)
         if claim is Claim.HANDLED:
             logger.info("inbound SMS %s already handled: not run again", refid)
             return 200
@@ -377,7 +372,7 @@ class SmsReceiver:
         try:
             done = await self._store.successes(refid)
             record = partial(self._store.record_success, refid)
-            failed = bool(await self._run_handlers(message, done, record))
+            failed = bool(await self._handlers.run(message, done, record))
             if not failed:
                 await self._store.mark_handled(refid)
         except BaseException:
@@ -389,62 +384,10 @@ class SmsReceiver:
             return 500
         return 200
 
-    async def _run_handlers(
-        self,
-        message: InboundSms,
-        done: frozenset[str],
-        record: Callable[[str], Awaitable[None]],
-    ) -> list[str]:
-        """Run every matching handler not in `done`, `record`ing each success by its key;
-        one line per failure (for an inbox's dead letters)."""
-        errors: list[str] = []
-        ran = 0
-        for route in self._routes:
-            if route.key in done:
-                continue
-            try:
-                if not route.matches(message):
-                    continue
-            except Exception as exc:
-                _log_failure(f"filter of handler {route.name}", message.refid, exc)
-                errors.append(f"filter of {route.name}: {type(exc).__name__}: {exc}")
-                continue
-            ran += 1
-            error = await self._run_one(route, message)
-            if error is None:
-                # Recorded the moment it succeeds: a cancellation while a later
-                # handler runs must not make the redelivery run this one again.
-                with anyio.move_on_after(self._handler_timeout, shield=True):
-                    await record(route.key)
-            else:
-                errors.append(error)
-        if ran == 0 and not errors:
-            logger.debug("inbound SMS %s matched no handler", message.refid)
-        logger.info("inbound SMS %s: %d handler(s) ran, %d failed", message.refid, ran, len(errors))
-        return errors
-
-    async def _run_one(self, route: HandlerRoute, message: InboundSms) -> str | None:
-        """None if `route`'s handler succeeded, else what went wrong (kept with a dead letter)."""
-        try:
-            with anyio.fail_after(self._handler_timeout):
-                await route.handler(message)
-        except TimeoutError:
-            logger.error(
-                "handler %s timed out after %gs on inbound SMS %s",
-                route.name,
-                self._handler_timeout,
-                message.refid,
-            )
-            return f"{route.name}: timed out after {self._handler_timeout:g}s"
-        except Exception as exc:
-            _log_failure(f"handler {route.name}", message.refid, exc)
-            return f"{route.name}: {type(exc).__name__}: {exc}"
-        return None
-
     def __repr__(self) -> str:
         return (
             f"SmsReceiver(verifier={self._intake.verifier!r}, "
-            f"basic_auth={self._intake.basic_auth!r}, handlers={len(self._routes)}"
+            f"basic_auth={self._intake.basic_auth!r}, handlers={len(self._handlers)}"
             + ("" if self._inbox is None else f", inbox={self._inbox!r}")
             + ")"
         )

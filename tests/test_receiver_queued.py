@@ -40,7 +40,9 @@ def receiver(inbox: Inbox, **options: Any) -> SmsReceiver:
 
 async def until(condition: Callable[[], bool], limit: float = 15.0) -> None:
     with anyio.fail_after(limit):
-        while not condition():
+        while True:
+            if condition():
+                return
             await anyio.sleep(0.02)
 
 
@@ -51,7 +53,9 @@ async def metric(inbox: Inbox, name: str) -> int:
 
 async def until_metric(inbox: Inbox, name: str, value: int, limit: float = 15.0) -> None:
     with anyio.fail_after(limit):
-        while await metric(inbox, name) != value:
+        while True:
+            if await metric(inbox, name) == value:
+                return
             await anyio.sleep(0.02)
 
 

@@ -36,7 +36,9 @@ def twin(kind: str, store: Store, request: pytest.FixtureRequest, tmp_path: Path
 
 
 @every_kind
-async def test_claim_handle_release(kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> None:
+async def test_claim_handle_release(
+    kind: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
     async with make_store(kind, request, tmp_path) as store:
         assert await store.claim("a", lease=10) is Claim.CLAIMED
         assert await store.claim("a", lease=10) is Claim.BUSY
