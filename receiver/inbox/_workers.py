@@ -100,6 +100,7 @@ class Workers:
 
     async def _work(self) -> None:
         while not self._stopping:
+            claimed: Claimed | None = None
             try:
                 # Shielded (and bounded): a message taken is never dropped on the floor.
                 with anyio.move_on_after(_CALL_BOUND, shield=True):

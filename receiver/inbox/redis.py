@@ -149,18 +149,27 @@ class RedisInbox:
     # -- the workers' ---------------------------------------------------------------
 
     async def take(self, consumer: str) -> Claimed | None:
+        from redis.exceptions import ResponseError
+
         client, stream = self._client(), self._key("stream")
         await self._script("PROMOTE", [self._key("delayed"), stream], [repr(self._clock()), 100])
         lease_ms = int(self.settings.lease * 1000)
         # A lapsed lease first: its worker is gone, and the message is older.
-        # redis-py's reply types vary with the protocol version: read them as Any.
-        reclaimed: Any = await client.xautoclaim(
-            stream, GROUP, consumer, lease_ms, start_id="0-0", count=1
-        )
-        entries: Any = reclaimed[1] if reclaimed else []
-        if not entries:
-            read: Any = await client.xreadgroup(GROUP, consumer, {stream: ">"}, count=1)
-            entries = read[0][1] if read else []
+        try:
+            # redis-py's reply types vary with the protocol version: read them as Any.
+            reclaimed: Any = await client.xautoclaim(
+                stream, GROUP, consumer, lease_ms, start_id="0-0", count=1
+            )
+            entries: Any = reclaimed[1] if reclaimed else []
+            if not entries:
+                read: Any = await client.xreadgroup(GROUP, consumer, {stream: ">"}, count=1)
+                entries = read[0][1] if read else []
+        except ResponseError as exc:
+            if "NOGROUP" not in str(exc):
+                raise
+            # Redis lost the group (restarted without persistence): make it again.
+            await self.open()
+            return None
         for entry_id, fields in entries:
             refid = as_str((fields or {}).get("refid", ""))
             if not refid:
