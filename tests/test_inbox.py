@@ -169,3 +169,16 @@ async def test_many_workers_never_take_the_same_message(inbox: Inbox) -> None:
                 tg.start_soon(worker, f"w{n}")
         assert sorted(taken) == [f"R{i:031d}" for i in range(40)]
         assert (await inbox.metrics()).handled == 40
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+async def test_a_redis_that_lost_the_consumer_group_gets_it_back(
+    request: pytest.FixtureRequest, tmp_path: Path, anyio_backend: str
+) -> None:
+    inbox = make_inbox("redis", request, tmp_path)
+    async with inbox:  # type: ignore[attr-defined]
+        await inbox._client().delete(inbox._key("stream"))  # type: ignore[attr-defined]
+        assert await inbox.take("w1") is None  # no error: the group is made again
+        await inbox.put(sms())
+        claimed = await inbox.take("w1")
+        assert claimed is not None and claimed.refid == sms().refid

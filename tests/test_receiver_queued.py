@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -115,8 +116,9 @@ async def test_a_handler_slower_than_the_lease_runs_once_with_two_replicas(
 
 @every_kind
 async def test_a_poison_message_is_dead_lettered_after_n_runs_and_replays_once_fixed(
-    kind: str, request: pytest.FixtureRequest, tmp_path: Path
+    kind: str, request: pytest.FixtureRequest, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.INFO, logger="intelepeer_async.receiver")
     inbox = make_inbox(kind, request, tmp_path, max_attempts=3, retry_delays=(0.05,))
     rx = receiver(inbox)
     broken = True
@@ -148,6 +150,11 @@ async def test_a_poison_message_is_dead_lettered_after_n_runs_and_replays_once_f
         assert await inbox.replay(REFID) is True
         await until_metric(inbox, "handled", 1)
     assert len(second_runs) == 4 and len(first_runs) == 1
+    logged = caplog.text
+    assert f"inbound SMS {REFID} dead-lettered after 3 run(s)" in logged
+    # Numbers, text and the exception's text (often quoting them) only at DEBUG.
+    assert "+17705551212" not in logged and "Hello World!" not in logged
+    assert "cannot parse" not in logged and "RuntimeError" in logged
     assert await _metric_after_close(inbox, "dead_letters") == 0
 
 
