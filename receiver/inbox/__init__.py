@@ -7,43 +7,11 @@
 The receiver answers 200 once the message is committed to the inbox; workers
 started in its lifespan run the handlers, retry failures with back-off, and
 keep what keeps failing as dead letters (`Inbox.dead_letters`, `replay`,
-``intelepeer inbox``). `SqliteInbox` and `RedisInbox` load on first use, so
-importing this package imports neither sqlite3 nor redis.
+``intelepeer inbox``). The two inboxes live in `receiver.inbox.sqlite` and
+`receiver.inbox.redis`, and `receiver` names them both, loading each on first
+use: importing this package imports neither sqlite3 nor redis.
 """
-
-from __future__ import annotations
-
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
 
 from ._base import Claimed, EntryState, Inbox, InboxEntry, InboxMetrics, InboxSettings
 
-if TYPE_CHECKING:
-    from .redis import RedisInbox
-    from .sqlite import SqliteInbox
-
-__all__ = [
-    "Claimed",
-    "EntryState",
-    "Inbox",
-    "InboxEntry",
-    "InboxMetrics",
-    "InboxSettings",
-    "RedisInbox",
-    "SqliteInbox",
-]
-
-_LAZY = {"SqliteInbox": ".sqlite", "RedisInbox": ".redis"}
-
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'receiver.inbox' has no attribute {name!r}")
-    value = getattr(import_module(module, __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+__all__ = ["Claimed", "EntryState", "Inbox", "InboxEntry", "InboxMetrics", "InboxSettings"]
