@@ -182,3 +182,22 @@ async def test_a_redis_that_lost_the_consumer_group_gets_it_back(
         await inbox.put(sms())
         claimed = await inbox.take("w1")
         assert claimed is not None and claimed.refid == sms().refid
+
+
+@every_kind
+async def test_handled_refids_are_forgotten_after_the_retention(
+    kind: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    inbox = make_inbox(kind, request, tmp_path, retention=0.3)
+    async with inbox:  # type: ignore[attr-defined]
+        for n in range(3):
+            await inbox.put(sms(f"R{n:031d}"))
+            claimed = await inbox.take("w1")
+            assert claimed is not None
+            await inbox.ack(claimed)
+        assert await inbox.put(sms("R" + "0" * 31)) is False  # remembered
+        await anyio.sleep(0.4)
+        await inbox.housekeeping()
+        assert await inbox.get("R" + "0" * 31) is None
+        assert await inbox.put(sms("R" + "0" * 31)) is True  # forgotten: taken in again
+        assert (await inbox.metrics()).handled == 3

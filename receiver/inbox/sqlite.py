@@ -259,15 +259,18 @@ class SqliteInbox:
     async def housekeeping(self) -> None:
         cutoff = self._clock() - self.settings.retention
 
-        def work(conn: sqlite3.Connection) -> None:
+        def work(conn: sqlite3.Connection) -> int:
             with transaction(conn):
-                conn.execute(
+                deleted: int = conn.execute(
                     "DELETE FROM inbox_messages WHERE rowid IN (SELECT rowid FROM "
                     "inbox_messages WHERE state = 'handled' AND finished_at < ? LIMIT 1000)",
                     (cutoff,),
-                )
+                ).rowcount
+            return deleted
 
-        await self._db.run(work)
+        # In batches, each its own short transaction, so takers and puts get in between.
+        while await self._db.run(work) == 1000:
+            pass
 
     # -- yours ----------------------------------------------------------------------
 
