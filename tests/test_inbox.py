@@ -201,3 +201,31 @@ async def test_handled_refids_are_forgotten_after_the_retention(
         assert await inbox.get("R" + "0" * 31) is None
         assert await inbox.put(sms("R" + "0" * 31)) is True  # forgotten: taken in again
         assert (await inbox.metrics()).handled == 3
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+async def test_redis_reclaims_a_lapsed_lease_behind_many_live_ones(
+    request: pytest.FixtureRequest, tmp_path: Path, anyio_backend: str
+) -> None:
+    """XAUTOCLAIM looks at a few pending entries per call; live ones at the front of
+    the queue must not hide a lapsed one behind them."""
+    inbox = make_inbox("redis", request, tmp_path, lease=0.5)
+    async with inbox:  # type: ignore[attr-defined]
+        live = []
+        for n in range(30):
+            await inbox.put(sms(f"L{n:031d}"))
+            claimed = await inbox.take("live")
+            assert claimed is not None
+            live.append(claimed)
+        await inbox.put(sms("D" * 32))
+        dead = await inbox.take("crashed")
+        assert dead is not None and dead.refid == "D" * 32
+        with anyio.fail_after(5):
+            while True:
+                for claimed in live:  # the live worker keeps renewing
+                    assert await inbox.renew(claimed)
+                taken = await inbox.take("rescuer")
+                if taken is not None:
+                    break
+                await anyio.sleep(0.05)
+        assert taken.refid == "D" * 32 and taken.attempt == 2

@@ -89,6 +89,7 @@ class RedisInbox:
         self._clock = clock
         self._redis: Redis | None = None
         self._scripts: dict[str, AsyncScript] = {}
+        self._cursor = "0-0"
 
     def __repr__(self) -> str:
         return f"RedisInbox({hide_password(self._url)!r}, prefix={self._p!r})"
@@ -158,8 +159,11 @@ class RedisInbox:
         try:
             # redis-py's reply types vary with the protocol version: read them as Any.
             reclaimed: Any = await client.xautoclaim(
-                stream, GROUP, consumer, lease_ms, start_id="0-0", count=1
+                stream, GROUP, consumer, lease_ms, start_id=self._cursor, count=1
             )
+            # XAUTOCLAIM scans a few pending entries per call: go on from where it
+            # stopped, so live leases at the front never hide a lapsed one behind.
+            self._cursor = as_str(reclaimed[0]) if reclaimed else "0-0"
             entries: Any = reclaimed[1] if reclaimed else []
             if not entries:
                 read: Any = await client.xreadgroup(GROUP, consumer, {stream: ">"}, count=1)
