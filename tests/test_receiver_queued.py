@@ -278,3 +278,32 @@ def test_sqlite_queued_mode_served_by_hypercorn_under_trio(tmp_path: Path) -> No
 async def _metrics_of(inbox: Inbox) -> Any:
     async with inbox:  # type: ignore[attr-defined]
         return await inbox.metrics()
+
+
+async def test_workers_ride_out_an_inbox_outage(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    class Flaky(SqliteInbox):
+        outage = 3  # takes that fail, as when Redis or the disk is gone
+
+        async def take(self, consumer: str) -> Any:
+            if self.outage:
+                self.outage -= 1
+                raise ConnectionError("inbox unreachable")
+            return await super().take(consumer)
+
+    caplog.set_level(logging.DEBUG, logger="intelepeer_async.receiver")
+    inbox = Flaky(tmp_path / "inbox.db", workers=1, poll_interval=0.05)
+    rx = receiver(inbox)
+    handled: list[str] = []
+
+    @rx.on_message()
+    async def handler(msg: InboundSms) -> None:
+        handled.append(msg.refid)
+
+    async with rx.lifespan():
+        assert (await call_asgi(rx.app, body())).status == 200  # taken in meanwhile
+        await until(lambda: handled == [REFID])
+    errors = [r for r in caplog.records if r.getMessage().endswith("failed: ConnectionError")]
+    assert [r.levelname for r in errors] == ["ERROR", "DEBUG", "DEBUG"]  # one ERROR an outage
+    assert any("taking messages again" in r.getMessage() for r in caplog.records)

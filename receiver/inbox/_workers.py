@@ -41,6 +41,8 @@ RunHandlers = Callable[
 HOUSEKEEPING_EVERY = 300.0
 #: Longest an inbox call may hold up shutting down.
 _CALL_BOUND = 10.0
+#: Longest wait between two tries while the inbox is unreachable.
+_MAX_BACKOFF = 5.0
 
 
 def consumer_name() -> str:
@@ -99,6 +101,7 @@ class Workers:
             await self._wake.wait()
 
     async def _work(self) -> None:
+        failures = 0  # in a row: the inbox is down
         while not self._stopping:
             claimed: Claimed | None = None
             try:
@@ -106,12 +109,16 @@ class Workers:
                 with anyio.move_on_after(_CALL_BOUND, shield=True):
                     claimed = await self._inbox.take(self.consumer)
             except Exception as exc:
-                logger.error(
-                    "inbox %r: taking a message failed: %s", self._inbox, type(exc).__name__
-                )
+                # One ERROR per outage, not one per poll; slower polls while it lasts.
+                log = logger.error if failures == 0 else logger.debug
+                log("inbox %r: taking a message failed: %s", self._inbox, type(exc).__name__)
                 logger.debug("inbox take failed", exc_info=exc)
-                await self._pause()
+                failures += 1
+                await anyio.sleep(min(self._settings.poll_interval * 2**failures, _MAX_BACKOFF))
                 continue
+            if failures:
+                logger.warning("inbox %r: taking messages again", self._inbox)
+                failures = 0
             if claimed is None:
                 await self._pause()
             elif self._stopping:
