@@ -141,3 +141,17 @@ async def test_an_unusable_sqlite_path_is_a_typed_error(tmp_path: Path, anyio_ba
     store = SqliteStore(tmp_path / "missing-dir" / "store.db")
     with pytest.raises(InvalidInputError, match="cannot open SQLite database"):
         await store.claim("r", lease=1)
+
+
+def test_a_missing_redis_server_fails_the_redis_tests_never_skips_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from . import redis_server
+
+    monkeypatch.setattr("shutil.which", lambda name: None)
+    # In the session fixture, this failure makes every Redis test ERROR.
+    with (
+        pytest.raises(pytest.fail.Exception, match="ensure-redis"),
+        redis_server.redis_server(tmp_path),
+    ):
+        pass
