@@ -17,6 +17,7 @@ from receiver.inbox import Inbox
 
 from .inbox_support import every_kind, make_inbox
 from .receiver_asgi import call_asgi
+from .serving import hypercorn_trio
 
 pytestmark = pytest.mark.anyio
 
@@ -233,9 +234,6 @@ def test_a_store_and_an_inbox_together_are_refused(tmp_path: Path) -> None:
 def test_sqlite_queued_mode_served_by_hypercorn_under_trio(tmp_path: Path) -> None:
     """Queued mode for real under trio: a socket, hypercorn's trio worker, its lifespan."""
     import httpx
-    import trio
-    from hypercorn.config import Config
-    from hypercorn.trio import serve
 
     inbox = SqliteInbox(tmp_path / "inbox.db", poll_interval=0.05)
     rx = receiver(inbox)
@@ -246,29 +244,16 @@ def test_sqlite_queued_mode_served_by_hypercorn_under_trio(tmp_path: Path) -> No
         await anyio.sleep(0.01)
         handled.append(msg.refid)
 
-    config = Config()
-    config.bind = ["127.0.0.1:0"]
-    config.accesslog = None
     refids = [f"R{n:031d}" for n in range(20)]
     statuses: list[int] = []
 
-    async def start_server(stop: trio.Event, task_status: Any) -> None:
-        app: Any = rx.app  # hypercorn types its ASGI scope more narrowly than Starlette
-        await serve(app, config, shutdown_trigger=stop.wait, task_status=task_status)
+    async def deliver(url: str) -> None:
+        async with httpx.AsyncClient(base_url=url, timeout=5) as http:
+            for refid in refids + refids[:5]:  # and five redeliveries
+                statuses.append((await http.post("/", content=body(refid))).status_code)
+        await until(lambda: len(handled) == len(refids))
 
-    async def main() -> None:
-        stop = trio.Event()
-        with trio.fail_after(30):
-            async with trio.open_nursery() as nursery:
-                binds = await nursery.start(start_server, stop)
-                async with httpx.AsyncClient(base_url=binds[0], timeout=5) as http:
-                    for refid in refids + refids[:5]:  # and five redeliveries
-                        response = await http.post("/", content=body(refid))
-                        statuses.append(response.status_code)
-                await until(lambda: len(handled) == len(refids))
-                stop.set()
-
-    trio.run(main)
+    hypercorn_trio(rx.app, deliver)
     assert statuses == [200] * 25
     assert sorted(handled) == refids  # each once
     metrics = anyio.run(_metrics_of, inbox, backend="trio")
