@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: test demo lint typecheck unit clean
+.PHONY: test demo lint typecheck unit redis clean
 
 test: lint typecheck unit
 
@@ -27,7 +27,12 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy --strict intelepeer_async receiver tests examples benchmarks
 
-unit: $(STAMP)
+# The Redis tests start their own redis-server (>= 6.2) on a free loopback port;
+# this installs one when missing (Debian's package, as root), or says how.
+redis:
+	scripts/ensure-redis.sh
+
+unit: $(STAMP) redis
 	$(BIN)/pytest -q
 
 clean:

@@ -8,6 +8,10 @@ now waits for that outcome. Only then do the matching handlers run; 200 means
 every one succeeded, 500 makes IntelePeer deliver again. Nothing the user wrote
 sees a rejected request, and every request ends in a documented status with a
 short JSON body.
+
+Queued mode (``inbox=``): a verified message is committed to the inbox and
+answered 200 at once (a duplicate refid too, without a second entry); workers
+started in the lifespan run the handlers (`receiver.inbox._workers`).
 """
 
 from __future__ import annotations
@@ -15,8 +19,9 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Iterable
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
+from functools import partial
 
 import anyio
 from starlette.applications import Starlette
@@ -30,7 +35,9 @@ from intelepeer_async.models.inbound import InboundSms
 
 from ._intake import Intake, Rejected, error_response
 from ._mount import ReceiverMount
-from .dispatch import Filters, Handler, HandlerRoute, Matcher
+from .dispatch import Filters, Handler, Handlers, Matcher, log_failure
+from .inbox import Inbox
+from .inbox._workers import Workers
 from .store import Claim, MemoryStore, MessageStore
 from .verify import BasicAuth, SignatureVerifier
 
@@ -43,12 +50,7 @@ DEFAULT_MAX_BODY = 64 * 1024
 #: long a client that never finishes its body holds a connection (and a deploy).
 DEFAULT_BODY_TIMEOUT = 5.0
 _STORE_METHODS = ("claim", "mark_handled", "release", "record_success", "successes")
-
-
-def _log_failure(what: str, refid: str | None, exc: BaseException) -> None:
-    """The exception's type above DEBUG; its text (personal data, often) only at DEBUG."""
-    logger.error("%s failed on inbound SMS %s: %s", what, refid or "-", type(exc).__name__)
-    logger.debug("%s failed on inbound SMS %s", what, refid or "-", exc_info=exc)
+_INBOX_METHODS = ("open", "aclose", "put", "take", "renew", "record_success", "ack", "fail")
 
 
 @dataclass
@@ -69,6 +71,8 @@ class SmsReceiver:
     `handler_timeout` bounds each handler (a slow one counts as failed);
     `max_body_bytes` bounds the request body and `body_timeout` the time to
     receive it; `store` remembers handled refids and each handler's success.
+    `inbox` (`SqliteInbox`, `RedisInbox`) switches to queued mode: a message is
+    answered once it is kept durably, and workers run the handlers.
     """
 
     def __init__(
@@ -78,6 +82,7 @@ class SmsReceiver:
         basic_auth: BasicAuth | tuple[str, str] | Iterable[tuple[str, str]] | None = None,
         allow_unverified: bool = False,
         store: MessageStore | None = None,
+        inbox: Inbox | None = None,
         handler_timeout: float = 10.0,
         max_body_bytes: int = DEFAULT_MAX_BODY,
         body_timeout: float = DEFAULT_BODY_TIMEOUT,
@@ -105,12 +110,23 @@ class SmsReceiver:
         if missing:
             # Found now rather than as a 500 on every delivery.
             raise InvalidInputError(f"store lacks MessageStore method(s): {', '.join(missing)}")
+        if inbox is not None:
+            if store is not None:
+                raise InvalidInputError(
+                    "store= is for inline mode; an inbox keeps its own record of refids"
+                )
+            lacking = [m for m in _INBOX_METHODS if not callable(getattr(inbox, m, None))]
+            if lacking or not hasattr(inbox, "settings"):
+                raise InvalidInputError("inbox must be a SqliteInbox or RedisInbox")
+        self._inbox = inbox
+        self._workers: Workers | None = None
         self._handler_timeout = float(handler_timeout)
-        self._routes: list[HandlerRoute] = []
+        self._handlers = Handlers(self._handler_timeout)
         self._startup: list[Callable[[], Awaitable[None]]] = []
         self._shutdown: list[Callable[[], Awaitable[None]]] = []
         self._in_flight: dict[str, _InFlight] = {}
         self._closing = False
+        self._active = 0  # requests in the store or the inbox right now
         self._idle = anyio.Event()
         self._idle.set()
         self._app: Starlette | None = None
@@ -125,6 +141,11 @@ class SmsReceiver:
     def handler_timeout(self) -> float:
         """Seconds each handler may run; give a reply sent from a handler a smaller budget."""
         return self._handler_timeout
+
+    @property
+    def inbox(self) -> Inbox | None:
+        """The inbox of queued mode (``await rx.inbox.metrics()``), or None (inline mode)."""
+        return self._inbox
 
     # -- registration ---------------------------------------------------------
 
@@ -151,7 +172,7 @@ class SmsReceiver:
         filters = Filters.create(to=to, from_=from_, keyword=keyword, match=match)
 
         def register(handler: Handler) -> Handler:
-            self._routes.append(HandlerRoute.create(handler, filters, len(self._routes)))
+            self._handlers.add(handler, filters)
             return handler
 
         return register
@@ -173,22 +194,41 @@ class SmsReceiver:
         """Startup hooks, then serve; on exit refuse new messages (503), let in-flight
         ones finish (bounded by `handler_timeout`), then shutdown hooks.
 
+        Queued mode: the inbox is opened and the workers started before serving;
+        at exit they take nothing new, in-flight runs get `handler_timeout` + 1 s
+        to end and the rest are handed back, pending, for the next start.
+
         Added to another app (`route`, or mounted), call it from that app's
         lifespan: ``async with rx.lifespan(): yield``.
         """
         self._closing = False
         if self._intake.verifier is None and self._intake.basic_auth is None:
             self._warn_unverified()
-        for hook in self._startup:
-            await hook()
-        try:
-            yield
-        finally:
-            self._closing = True
-            with anyio.move_on_after(self._handler_timeout + 1.0):
-                await self._idle.wait()
-            for hook in self._shutdown:
+        async with AsyncExitStack() as stack:
+            for hook in self._startup:
                 await hook()
+            closer = getattr(self._store, "aclose", None)
+            if self._inbox is not None:
+                await self._inbox.open()
+                stack.push_async_callback(self._inbox.aclose)
+                workers = Workers(self._inbox, self._handlers.run)
+                tasks = await stack.enter_async_context(anyio.create_task_group())
+                await tasks.start(workers.run)
+                self._workers = workers
+            elif callable(closer):
+                stack.push_async_callback(closer)  # a SqliteStore's file, a RedisStore's pool
+            try:
+                yield
+            finally:
+                self._closing = True
+                grace = self._handler_timeout + 1.0
+                with anyio.move_on_after(grace):
+                    await self._idle.wait()
+                if self._workers is not None:
+                    await self._workers.stop(grace)
+                    self._workers = None
+                for hook in self._shutdown:
+                    await hook()
 
     @property
     def app(self) -> Starlette:
@@ -251,7 +291,7 @@ class SmsReceiver:
         except Exception as exc:
             # A verifier of the user's own raised: our side failed, so IntelePeer
             # should deliver again (and nothing ran).
-            _log_failure("verification", None, exc)
+            log_failure("verification", None, exc)
             return error_response(500, "not handled; deliver again")
         logger.debug(
             "inbound SMS %s from %r to %r: %r",
@@ -260,12 +300,42 @@ class SmsReceiver:
             message.to,
             message.message,
         )
-        status = await self._deliver(message)
+        status = await (self._deliver(message) if self._inbox is None else self._enqueue(message))
         if status == 200:
             return JSONResponse({"status": "ok", "refid": message.refid})
         if status == 503:
             return error_response(503, "this message is being handled by another worker")
         return error_response(500, "not handled; deliver again")
+
+    def _enter(self) -> None:
+        if self._active == 0:
+            self._idle = anyio.Event()
+        self._active += 1
+
+    def _leave(self) -> None:
+        self._active -= 1
+        if self._active == 0:
+            self._idle.set()
+
+    async def _enqueue(self, message: InboundSms) -> int:
+        """Queued mode: 200 once `message` is in the inbox (new or a duplicate), else 500."""
+        assert self._inbox is not None
+        self._enter()
+        try:
+            new = await self._inbox.put(message)
+        except Exception as exc:
+            # Not kept: IntelePeer must deliver again (also when used without the lifespan).
+            log_failure("inbox", message.refid, exc)
+            return 500
+        finally:
+            self._leave()
+        if new:
+            logger.info("inbound SMS %s queued", message.refid)
+            if self._workers is not None:
+                self._workers.wake()
+        else:
+            logger.info("inbound SMS %s already in the inbox: not queued again", message.refid)
+        return 200
 
     async def _deliver(self, message: InboundSms) -> int:
         """200, 500 or 503 for this (verified) message, running handlers at most once."""
@@ -276,31 +346,33 @@ class SmsReceiver:
             return current.status
         entry = _InFlight()
         self._in_flight[refid] = entry
-        self._idle = anyio.Event() if self._idle.is_set() else self._idle
+        self._enter()
         try:
             entry.status = await self._claim_and_run(message)
         except Exception as exc:
             # The store failed (a shared store's server down, say): nothing is
             # marked handled, so IntelePeer's redelivery gets another chance.
-            _log_failure("message store", refid, exc)
+            log_failure("message store", refid, exc)
             entry.status = 500
         finally:
             entry.done.set()
             del self._in_flight[refid]
-            if not self._in_flight:
-                self._idle.set()
+            self._leave()
         return entry.status
 
     async def _claim_and_run(self, message: InboundSms) -> int:
         refid = message.refid
-        claim = await self._store.claim(refid, lease=self._handler_timeout * len(self._routes) + 5)
+        lease = self._handler_timeout * len(self._handlers) + 5
+        claim = await self._store.claim(refid, lease=lease)
         if claim is Claim.HANDLED:
             logger.info("inbound SMS %s already handled: not run again", refid)
             return 200
         if claim is Claim.BUSY:
             return 503
         try:
-            failed = await self._run_handlers(message, await self._store.successes(refid))
+            done = await self._store.successes(refid)
+            record = partial(self._store.record_success, refid)
+            failed = bool(await self._handlers.run(message, done, record))
             if not failed:
                 await self._store.mark_handled(refid)
         except BaseException:
@@ -312,52 +384,10 @@ class SmsReceiver:
             return 500
         return 200
 
-    async def _run_handlers(self, message: InboundSms, done: frozenset[str]) -> int:
-        """Run every matching handler not already done for this refid; count failures."""
-        failed = 0
-        ran = 0
-        for route in self._routes:
-            if route.key in done:
-                continue
-            try:
-                if not route.matches(message):
-                    continue
-            except Exception as exc:
-                _log_failure(f"filter of handler {route.name}", message.refid, exc)
-                failed += 1
-                continue
-            ran += 1
-            if await self._run_one(route, message):
-                # Recorded the moment it succeeds: a cancellation while a later
-                # handler runs must not make the redelivery run this one again.
-                with anyio.move_on_after(self._handler_timeout, shield=True):
-                    await self._store.record_success(message.refid, route.key)
-            else:
-                failed += 1
-        if ran == 0 and not failed:
-            logger.debug("inbound SMS %s matched no handler", message.refid)
-        logger.info("inbound SMS %s: %d handler(s) ran, %d failed", message.refid, ran, failed)
-        return failed
-
-    async def _run_one(self, route: HandlerRoute, message: InboundSms) -> bool:
-        try:
-            with anyio.fail_after(self._handler_timeout):
-                await route.handler(message)
-        except TimeoutError:
-            logger.error(
-                "handler %s timed out after %gs on inbound SMS %s",
-                route.name,
-                self._handler_timeout,
-                message.refid,
-            )
-            return False
-        except Exception as exc:
-            _log_failure(f"handler {route.name}", message.refid, exc)
-            return False
-        return True
-
     def __repr__(self) -> str:
         return (
             f"SmsReceiver(verifier={self._intake.verifier!r}, "
-            f"basic_auth={self._intake.basic_auth!r}, handlers={len(self._routes)})"
+            f"basic_auth={self._intake.basic_auth!r}, handlers={len(self._handlers)}"
+            + ("" if self._inbox is None else f", inbox={self._inbox!r}")
+            + ")"
         )

@@ -1,11 +1,15 @@
-"""Handlers and their filters: which of the user's functions see which message."""
+"""Handlers and their filters: which of the user's functions see which message, and
+running them on one (the same way inline and in an inbox's workers)."""
 
 from __future__ import annotations
 
 import inspect
+import logging
 import re
 from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
+
+import anyio
 
 from intelepeer_async.errors import InvalidInputError
 from intelepeer_async.models.inbound import InboundSms, first_word
@@ -16,9 +20,13 @@ __all__ = [
     "Filters",
     "Handler",
     "HandlerRoute",
+    "Handlers",
     "Matcher",
+    "log_failure",
     "number_key",
 ]
+
+logger = logging.getLogger("intelepeer_async.receiver")
 
 Handler = Callable[[InboundSms], Awaitable[None]]
 #: A predicate on the message text, or a compiled regex searched in it.
@@ -143,3 +151,74 @@ class HandlerRoute:
 
 def _name(handler: object) -> str:
     return getattr(handler, "__qualname__", None) or repr(handler)
+
+
+def log_failure(what: str, refid: str | None, exc: BaseException) -> None:
+    """The exception's type above DEBUG; its text (personal data, often) only at DEBUG."""
+    logger.error("%s failed on inbound SMS %s: %s", what, refid or "-", type(exc).__name__)
+    logger.debug("%s failed on inbound SMS %s", what, refid or "-", exc_info=exc)
+
+
+class Handlers:
+    """The registered handlers, in order, each bounded by `timeout` seconds."""
+
+    def __init__(self, timeout: float) -> None:
+        self.timeout = timeout
+        self._routes: list[HandlerRoute] = []
+
+    def __len__(self) -> int:
+        return len(self._routes)
+
+    def add(self, handler: Handler, filters: Filters) -> None:
+        self._routes.append(HandlerRoute.create(handler, filters, len(self._routes)))
+
+    async def run(
+        self,
+        message: InboundSms,
+        done: frozenset[str],
+        record: Callable[[str], Awaitable[None]],
+    ) -> list[str]:
+        """Run every matching handler not in `done`, `record`ing each success by its key;
+        one line per failure, naming the handler (kept with an inbox's dead letters)."""
+        errors: list[str] = []
+        ran = 0
+        for route in self._routes:
+            if route.key in done:
+                continue
+            try:
+                if not route.matches(message):
+                    continue
+            except Exception as exc:
+                log_failure(f"filter of handler {route.name}", message.refid, exc)
+                errors.append(f"filter of {route.name}: {type(exc).__name__}: {exc}")
+                continue
+            ran += 1
+            error = await self._run_one(route, message)
+            if error is None:
+                # Recorded the moment it succeeds: a cancellation while a later
+                # handler runs must not make the redelivery run this one again.
+                with anyio.move_on_after(self.timeout, shield=True):
+                    await record(route.key)
+            else:
+                errors.append(error)
+        if ran == 0 and not errors:
+            logger.debug("inbound SMS %s matched no handler", message.refid)
+        logger.info("inbound SMS %s: %d handler(s) ran, %d failed", message.refid, ran, len(errors))
+        return errors
+
+    async def _run_one(self, route: HandlerRoute, message: InboundSms) -> str | None:
+        try:
+            with anyio.fail_after(self.timeout):
+                await route.handler(message)
+        except TimeoutError:
+            logger.error(
+                "handler %s timed out after %gs on inbound SMS %s",
+                route.name,
+                self.timeout,
+                message.refid,
+            )
+            return f"{route.name}: timed out after {self.timeout:g}s"
+        except Exception as exc:
+            log_failure(f"handler {route.name}", message.refid, exc)
+            return f"{route.name}: {type(exc).__name__}: {exc}"
+        return None

@@ -10,6 +10,7 @@ import respx
 from intelepeer_async import AsyncIntelePeer, AsyncYay, _http
 
 from . import fake_vendor
+from .redis_server import redis_server
 
 BASE = "https://ip.test"
 
@@ -18,6 +19,16 @@ BASE = "https://ip.test"
 def anyio_backend(request: pytest.FixtureRequest) -> str:
     backend: str = request.param
     return backend
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real Redis of our own on a free loopback port, for the whole session.
+
+    Missing redis-server makes the tests that use it ERROR: they are never skipped.
+    """
+    with redis_server(tmp_path_factory.mktemp("redis")) as url:
+        yield url
 
 
 @pytest.fixture

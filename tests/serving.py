@@ -1,4 +1,5 @@
-"""Serve an ASGI app with uvicorn on loopback in a background thread, for tests.
+"""Serve an ASGI app on loopback for tests: uvicorn in a background thread, or
+hypercorn's trio worker.
 
 The one place the suite starts uvicorn: `start_uvicorn` for a test that stops
 the server itself, `serving` (the port) and `uvicorn_in_thread` (the base URL)
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -50,3 +51,30 @@ def uvicorn_in_thread(app: Any, **options: Any) -> Iterator[str]:
     """`serving`, yielding the app's base URL (``http://127.0.0.1:PORT``)."""
     with serving(app, **options) as port:
         yield f"http://127.0.0.1:{port}"
+
+
+def hypercorn_trio(app: Any, work: Callable[[str], Awaitable[None]], limit: float = 30) -> None:
+    """Serve `app` with hypercorn's trio worker (lifespan included), run `work(base_url)`
+    in the same trio run, then stop the server."""
+    import trio
+    from hypercorn.config import Config
+    from hypercorn.trio import serve
+
+    config = Config()
+    config.bind = ["127.0.0.1:0"]
+    config.accesslog = None
+
+    async def start_server(stop: trio.Event, task_status: Any) -> None:
+        await serve(app, config, shutdown_trigger=stop.wait, task_status=task_status)
+
+    async def main() -> None:
+        stop = trio.Event()
+        with trio.fail_after(limit):
+            async with trio.open_nursery() as nursery:
+                binds = await nursery.start(start_server, stop)
+                try:
+                    await work(binds[0])
+                finally:
+                    stop.set()
+
+    trio.run(main)

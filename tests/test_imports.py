@@ -27,6 +27,15 @@ def test_receiver_never_imports_the_client_transport() -> None:
     assert "intelepeer_async._http" not in loaded
 
 
+def test_receiver_imports_neither_sqlite_nor_redis_until_used() -> None:
+    loaded = modules_after("import receiver")
+    assert "sqlite3" not in loaded and "redis" not in loaded
+    assert "receiver.inbox.sqlite" not in loaded
+    named = modules_after("from receiver import RedisInbox, RedisStore; RedisInbox('redis://h')")
+    assert "redis" not in named  # redis-py loads with the first connection
+    assert "sqlite3" in modules_after("from receiver import SqliteInbox")
+
+
 def test_lazy_names_resolve() -> None:
     loaded = modules_after("from intelepeer_async import AsyncIntelePeer, InboundSms, CallFlow")
     assert "intelepeer_async.client" in loaded and "httpx" in loaded

@@ -20,7 +20,7 @@ from starlette.routing import BaseRoute, Mount
 from receiver import InboundSms, SharedCode, SmsReceiver
 
 from .helpers import fixture_text
-from .serving import serving, start_uvicorn
+from .serving import hypercorn_trio, serving, start_uvicorn
 
 SEED = fixture_text("inbound_sms.json")
 
@@ -119,33 +119,17 @@ async def test_mounted_in_starlette_with_its_lifespan() -> None:
 
 def test_real_hypercorn_under_trio_on_loopback() -> None:
     """The receiver served by hypercorn's trio worker: the app is anyio-only."""
-    import trio
-    from hypercorn.config import Config
-    from hypercorn.trio import serve
-
     log: list[str] = []
     rx = make_receiver(log)
-    config = Config()
-    config.bind = ["127.0.0.1:0"]
-    config.accesslog = None
     statuses: list[int] = []
 
-    async def start_server(stop: trio.Event, task_status: Any) -> None:
-        app: Any = rx.app  # hypercorn types its ASGI scope more narrowly than Starlette
-        await serve(app, config, shutdown_trigger=stop.wait, task_status=task_status)
+    async def deliver(url: str) -> None:
+        async with httpx.AsyncClient(base_url=url, timeout=5) as http:
+            for _ in range(2):
+                statuses.append((await post_seed(http, "/")).status_code)
+            statuses.append((await http.post("/", json={"refid": "x"})).status_code)
 
-    async def main() -> None:
-        stop = trio.Event()
-        with trio.fail_after(20):
-            async with trio.open_nursery() as nursery:
-                binds = await nursery.start(start_server, stop)
-                async with httpx.AsyncClient(base_url=binds[0], timeout=5) as http:
-                    for _ in range(2):
-                        statuses.append((await post_seed(http, "/")).status_code)
-                    statuses.append((await http.post("/", json={"refid": "x"})).status_code)
-                stop.set()
-
-    trio.run(main)
+    hypercorn_trio(rx.app, deliver, limit=20)
     assert statuses == [200, 200, 400]
     assert log == ["startup", "ABCDEF1234567890ABCDEF1234567890", "shutdown"]
 

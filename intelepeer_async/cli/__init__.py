@@ -39,6 +39,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "intelepeer_async.cli._receive:receive",
         "Serve an inbound-SMS receiver (MODULE:ATTRIBUTE) with uvicorn.",
     ),
+    "inbox": (
+        "intelepeer_async.cli._inbox:inbox",
+        "The receiver's queued-mode inbox: dead letters (list, show, replay, purge), stats.",
+    ),
     "flows": ("intelepeer_async.cli._flows:flows", "Trigger SmartFlows (one, or a CSV of rows)."),
     "sms": (
         "intelepeer_async.cli._sms:sms",

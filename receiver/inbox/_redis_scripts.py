@@ -1,0 +1,125 @@
+"""The Lua scripts of `RedisInbox`: each step that touches several keys, done atomically.
+
+Keys (``P`` is the inbox's ``{prefix}``, one Redis Cluster slot):
+``P:stream`` (consumer group ``workers``; an entry carries a refid),
+``P:m:<refid>`` (hash: state, body, received_at, attempts, last_error,
+finished_at, next_attempt_at), ``P:ok:<refid>`` (set: handlers that
+succeeded), ``P:pending`` (zset refid -> received_at: the queue, for its depth
+and oldest age), ``P:delayed`` (zset refid -> retry time), ``P:dead`` (zset
+refid -> when it died), ``P:counters`` (hash).
+"""
+
+from __future__ import annotations
+
+# KEYS: msg, stream, pending, counters. ARGV: refid, body, now. 1 new, 0 duplicate.
+PUT = """
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  redis.call('HINCRBY', KEYS[4], 'duplicates', 1)
+  return 0
+end
+redis.call('HSET', KEYS[1], 'state', 'pending', 'body', ARGV[2], 'received_at', ARGV[3],
+           'attempts', 0)
+redis.call('ZADD', KEYS[3], ARGV[3], ARGV[1])
+redis.call('XADD', KEYS[2], '*', 'refid', ARGV[1])
+redis.call('HINCRBY', KEYS[4], 'received', 1)
+return 1
+"""
+
+# KEYS: delayed, stream. ARGV: now, limit. Retries that came due go back on the stream.
+PROMOTE = """
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[2])
+for _, refid in ipairs(due) do
+  redis.call('ZREM', KEYS[1], refid)
+  redis.call('XADD', KEYS[2], '*', 'refid', refid)
+end
+return #due
+"""
+
+# KEYS: msg, ok, stream. ARGV: group, entry id.
+# A run begins: count the attempt; {attempts, body, done handlers}, or nil if the
+# message is no longer pending (its stale entry is dropped).
+BEGIN = """
+if redis.call('HGET', KEYS[1], 'state') ~= 'pending' then
+  redis.call('XACK', KEYS[3], ARGV[1], ARGV[2])
+  redis.call('XDEL', KEYS[3], ARGV[2])
+  return false
+end
+local attempts = redis.call('HINCRBY', KEYS[1], 'attempts', 1)
+redis.call('HDEL', KEYS[1], 'next_attempt_at')
+return {attempts, redis.call('HGET', KEYS[1], 'body'), redis.call('SMEMBERS', KEYS[2])}
+"""
+
+# KEYS: stream. ARGV: group, consumer, entry id. Resets the entry's idle time if
+# `consumer` still owns it: 1; 0 if the lease was lost.
+RENEW = """
+local p = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[3], ARGV[3], 1)
+if #p == 0 or p[1][2] ~= ARGV[2] then return 0 end
+redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, ARGV[3], 'JUSTID')
+return 1
+"""
+
+# KEYS: stream, msg, ok, pending, counters. ARGV: group, entry id, now, retention ms, refid.
+ACK = """
+redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
+redis.call('XDEL', KEYS[1], ARGV[2])
+if redis.call('HGET', KEYS[2], 'state') ~= 'pending' then return 0 end
+redis.call('HSET', KEYS[2], 'state', 'handled', 'finished_at', ARGV[3])
+redis.call('HDEL', KEYS[2], 'body', 'next_attempt_at')
+redis.call('PEXPIRE', KEYS[2], ARGV[4])
+redis.call('DEL', KEYS[3])
+redis.call('ZREM', KEYS[4], ARGV[5])
+redis.call('HINCRBY', KEYS[5], 'handled', 1)
+return 1
+"""
+
+# KEYS: stream, msg, pending, delayed, dead, counters.
+# ARGV: group, entry id, now, refid, error, '1' to dead-letter, retry time.
+FAIL = """
+redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
+redis.call('XDEL', KEYS[1], ARGV[2])
+if redis.call('HGET', KEYS[2], 'state') ~= 'pending' then return 0 end
+redis.call('HSET', KEYS[2], 'last_error', ARGV[5])
+if ARGV[6] == '1' then
+  redis.call('HSET', KEYS[2], 'state', 'dead', 'finished_at', ARGV[3])
+  redis.call('ZREM', KEYS[3], ARGV[4])
+  redis.call('ZADD', KEYS[5], ARGV[3], ARGV[4])
+  redis.call('HINCRBY', KEYS[6], 'dead_lettered', 1)
+else
+  redis.call('HSET', KEYS[2], 'next_attempt_at', ARGV[7])
+  redis.call('ZADD', KEYS[4], ARGV[7], ARGV[4])
+  redis.call('HINCRBY', KEYS[6], 'retried', 1)
+end
+return 1
+"""
+
+# KEYS: stream, msg, delayed. ARGV: group, consumer, entry id, now, refid.
+# Shutting down: hand the message back, ready now, this run not counted.
+RELEASE = """
+local p = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[3], ARGV[3], 1)
+if #p == 0 or p[1][2] ~= ARGV[2] then return 0 end
+redis.call('XACK', KEYS[1], ARGV[1], ARGV[3])
+redis.call('XDEL', KEYS[1], ARGV[3])
+if redis.call('HGET', KEYS[2], 'state') ~= 'pending' then return 0 end
+redis.call('HINCRBY', KEYS[2], 'attempts', -1)
+redis.call('ZADD', KEYS[3], ARGV[4], ARGV[5])
+return 1
+"""
+
+# KEYS: msg, dead, pending, stream. ARGV: refid.
+REPLAY = """
+if redis.call('HGET', KEYS[1], 'state') ~= 'dead' then return 0 end
+redis.call('HSET', KEYS[1], 'state', 'pending', 'attempts', 0)
+redis.call('HDEL', KEYS[1], 'finished_at')
+redis.call('ZREM', KEYS[2], ARGV[1])
+redis.call('ZADD', KEYS[3], redis.call('HGET', KEYS[1], 'received_at'), ARGV[1])
+redis.call('XADD', KEYS[4], '*', 'refid', ARGV[1])
+return 1
+"""
+
+# KEYS: msg, ok, dead. ARGV: refid.
+PURGE = """
+if redis.call('HGET', KEYS[1], 'state') ~= 'dead' then return 0 end
+redis.call('DEL', KEYS[1], KEYS[2])
+redis.call('ZREM', KEYS[3], ARGV[1])
+return 1
+"""

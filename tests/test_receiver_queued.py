@@ -1,0 +1,294 @@
+"""Queued mode: 200 once kept, handlers run by workers, leases, retries, dead letters, shutdown."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+
+from intelepeer_async import InvalidInputError
+from receiver import InboundSms, MemoryStore, SharedCode, SmsReceiver, SqliteInbox
+from receiver.inbox import Inbox
+
+from .inbox_support import every_kind, make_inbox
+from .receiver_asgi import call_asgi
+from .serving import hypercorn_trio
+
+pytestmark = pytest.mark.anyio
+
+REFID = "ABCDEF1234567890ABCDEF1234567890"
+
+
+def body(refid: str = REFID, text: str = "Hello World!") -> bytes:
+    return json.dumps(
+        {
+            "refid": refid,
+            "from": "+17705551212",
+            "to": "+13038675309",
+            "message": text,
+            "signature": "s3cret",
+        }
+    ).encode()
+
+
+def receiver(inbox: Inbox, **options: Any) -> SmsReceiver:
+    return SmsReceiver(verifier=SharedCode("s3cret"), inbox=inbox, **options)
+
+
+async def until(condition: Callable[[], bool], limit: float = 15.0) -> None:
+    with anyio.fail_after(limit):
+        while True:
+            if condition():
+                return
+            await anyio.sleep(0.02)
+
+
+async def metric(inbox: Inbox, name: str) -> int:
+    value: int = getattr(await inbox.metrics(), name)
+    return value
+
+
+async def until_metric(inbox: Inbox, name: str, value: int, limit: float = 15.0) -> None:
+    with anyio.fail_after(limit):
+        while True:
+            if await metric(inbox, name) == value:
+                return
+            await anyio.sleep(0.02)
+
+
+@every_kind
+async def test_answered_once_kept_then_handled_by_a_worker_once(
+    kind: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    inbox = make_inbox(kind, request, tmp_path)
+    rx = receiver(inbox)
+    release = anyio.Event()
+    runs: list[str] = []
+
+    @rx.on_message()
+    async def handler(msg: InboundSms) -> None:
+        runs.append(msg.refid)
+        await release.wait()
+
+    async with rx.lifespan():
+        first = await call_asgi(rx.app, body())
+        assert first.status == 200 and first.json() == {"status": "ok", "refid": REFID}
+        await until(lambda: runs == [REFID])  # the handler runs after the 200
+        assert (await call_asgi(rx.app, body())).status == 200  # a redelivery
+        metrics = await inbox.metrics()
+        assert (metrics.received, metrics.duplicates, metrics.handled) == (1, 1, 0)
+        assert metrics.queue_depth == 1 and metrics.in_flight == 1
+        release.set()
+        await until_metric(inbox, "handled", 1)
+        assert (await call_asgi(rx.app, body())).status == 200  # after it was handled
+    assert runs == [REFID]
+    assert rx.inbox is inbox
+    assert await _metric_after_close(inbox, "duplicates") == 2
+
+
+@every_kind
+async def test_a_handler_slower_than_the_lease_runs_once_with_two_replicas(
+    kind: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    first = make_inbox(kind, request, tmp_path, lease=0.3, poll_interval=0.05)
+    second = make_inbox(kind, request, tmp_path, lease=0.3, poll_interval=0.05)
+    if kind == "redis":
+        second._p = first._p  # type: ignore[attr-defined]  # one queue, two replicas
+    runs: list[str] = []
+    replicas = [receiver(first, handler_timeout=5), receiver(second, handler_timeout=5)]
+    for rx in replicas:
+
+        @rx.on_message()
+        async def slow(msg: InboundSms) -> None:
+            runs.append(msg.refid)
+            await anyio.sleep(1.2)  # four leases long
+
+    async with replicas[0].lifespan(), replicas[1].lifespan():
+        assert (await call_asgi(replicas[0].app, body())).status == 200
+        await until_metric(first, "handled", 1)
+        await anyio.sleep(0.4)  # past another lease: nobody took it again
+    assert runs == [REFID]
+
+
+@every_kind
+async def test_a_poison_message_is_dead_lettered_after_n_runs_and_replays_once_fixed(
+    kind: str, request: pytest.FixtureRequest, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="intelepeer_async.receiver")
+    inbox = make_inbox(kind, request, tmp_path, max_attempts=3, retry_delays=(0.05,))
+    rx = receiver(inbox)
+    broken = True
+    first_runs: list[str] = []
+    second_runs: list[str] = []
+
+    @rx.on_message()
+    async def first(msg: InboundSms) -> None:
+        first_runs.append(msg.refid)
+
+    @rx.on_message()
+    async def second(msg: InboundSms) -> None:
+        second_runs.append(msg.refid)
+        if broken:
+            raise RuntimeError("cannot parse this one")
+
+    async with rx.lifespan():
+        assert (await call_asgi(rx.app, body())).status == 200
+        await until_metric(inbox, "dead_lettered", 1)
+        assert len(second_runs) == 3 and len(first_runs) == 1  # the success is kept
+        (dead,) = await inbox.dead_letters()
+        assert dead.refid == REFID and dead.attempts == 3
+        assert dead.last_error is not None and "RuntimeError: cannot parse" in dead.last_error
+        assert dead.message is not None and dead.message.message == "Hello World!"
+        metrics = await inbox.metrics()
+        assert (metrics.retried, metrics.queue_depth, metrics.dead_letters) == (2, 0, 1)
+
+        broken = False
+        assert await inbox.replay(REFID) is True
+        await until_metric(inbox, "handled", 1)
+    assert len(second_runs) == 4 and len(first_runs) == 1
+    logged = caplog.text
+    assert f"inbound SMS {REFID} dead-lettered after 3 run(s)" in logged
+    # Numbers, text and the exception's text (often quoting them) only at DEBUG.
+    assert "+17705551212" not in logged and "Hello World!" not in logged
+    assert "cannot parse" not in logged and "RuntimeError" in logged
+    assert await _metric_after_close(inbox, "dead_letters") == 0
+
+
+@every_kind
+async def test_graceful_shutdown_leaves_pending_work_for_the_next_start(
+    kind: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    inbox = make_inbox(kind, request, tmp_path, workers=1, poll_interval=0.05)
+    started: list[str] = []
+    finished: list[str] = []
+
+    def build() -> SmsReceiver:
+        rx = receiver(inbox, handler_timeout=0.5)
+        for n in range(4):  # 4 x 0.4 s: past the shutdown grace of 0.5 + 1 s
+
+            async def step(msg: InboundSms, n: int = n) -> None:
+                started.append(f"{msg.refid[:1]}{n}")
+                await anyio.sleep(0.4)
+                finished.append(f"{msg.refid[:1]}{n}")
+
+            rx.on_message()(step)
+        return rx
+
+    rx = build()
+    async with rx.lifespan():
+        for refid in ("A" * 32, "B" * 32, "C" * 32):
+            assert (await call_asgi(rx.app, body(refid))).status == 200
+        await until(lambda: "A0" in started)
+    # Shut down: A ran 3 of its 4 steps within the grace, then was handed back.
+    assert (await call_asgi(rx.app, body("D" * 32))).status == 503
+    assert finished == ["A0", "A1", "A2"]
+    entry = await _get(inbox, "A" * 32)
+    assert entry.state == "pending" and entry.attempts == 0  # the cut-short run is not counted
+    assert (await _get(inbox, "B" * 32)).attempts == 0  # never taken
+
+    started.clear()
+    finished.clear()
+    again = build()
+    async with again.lifespan():
+        await until_metric(inbox, "handled", 3)
+    assert "A3" in started and not {"A0", "A1", "A2"} & set(started)  # done steps not rerun
+    assert sorted(finished) == ["A3", "B0", "B1", "B2", "B3", "C0", "C1", "C2", "C3"]
+
+
+async def _metric_after_close(inbox: Inbox, name: str) -> int:
+    async with inbox:  # type: ignore[attr-defined]
+        return await metric(inbox, name)
+
+
+async def _get(inbox: Inbox, refid: str) -> Any:
+    async with inbox:  # type: ignore[attr-defined]
+        entry = await inbox.get(refid)
+    assert entry is not None
+    return entry
+
+
+async def test_the_inbox_failing_answers_500(tmp_path: Path) -> None:
+    rx = receiver(SqliteInbox(tmp_path / "no-such-dir" / "inbox.db"))
+    result = await call_asgi(rx.app, body())
+    assert result.status == 500 and result.json() == {"error": "not handled; deliver again"}
+
+
+def test_a_store_and_an_inbox_together_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(InvalidInputError, match="store= is for inline mode"):
+        SmsReceiver(
+            allow_unverified=True, store=MemoryStore(), inbox=SqliteInbox(tmp_path / "i.db")
+        )
+    with pytest.raises(InvalidInputError, match="SqliteInbox or RedisInbox"):
+        SmsReceiver(allow_unverified=True, inbox=MemoryStore())  # type: ignore[arg-type]
+    with pytest.raises(InvalidInputError, match="workers"):
+        SqliteInbox(tmp_path / "i.db", workers=0)
+    with pytest.raises(InvalidInputError, match="retry_delays"):
+        SqliteInbox(tmp_path / "i.db", retry_delays=())
+
+
+def test_sqlite_queued_mode_served_by_hypercorn_under_trio(tmp_path: Path) -> None:
+    """Queued mode for real under trio: a socket, hypercorn's trio worker, its lifespan."""
+    import httpx
+
+    inbox = SqliteInbox(tmp_path / "inbox.db", poll_interval=0.05)
+    rx = receiver(inbox)
+    handled: list[str] = []
+
+    @rx.on_message()
+    async def handler(msg: InboundSms) -> None:
+        await anyio.sleep(0.01)
+        handled.append(msg.refid)
+
+    refids = [f"R{n:031d}" for n in range(20)]
+    statuses: list[int] = []
+
+    async def deliver(url: str) -> None:
+        async with httpx.AsyncClient(base_url=url, timeout=5) as http:
+            for refid in refids + refids[:5]:  # and five redeliveries
+                statuses.append((await http.post("/", content=body(refid))).status_code)
+        await until(lambda: len(handled) == len(refids))
+
+    hypercorn_trio(rx.app, deliver)
+    assert statuses == [200] * 25
+    assert sorted(handled) == refids  # each once
+    metrics = anyio.run(_metrics_of, inbox, backend="trio")
+    assert (metrics.received, metrics.duplicates, metrics.handled) == (20, 5, 20)
+
+
+async def _metrics_of(inbox: Inbox) -> Any:
+    async with inbox:  # type: ignore[attr-defined]
+        return await inbox.metrics()
+
+
+async def test_workers_ride_out_an_inbox_outage(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    class Flaky(SqliteInbox):
+        outage = 3  # takes that fail, as when Redis or the disk is gone
+
+        async def take(self, consumer: str) -> Any:
+            if self.outage:
+                self.outage -= 1
+                raise ConnectionError("inbox unreachable")
+            return await super().take(consumer)
+
+    caplog.set_level(logging.DEBUG, logger="intelepeer_async.receiver")
+    inbox = Flaky(tmp_path / "inbox.db", workers=1, poll_interval=0.05)
+    rx = receiver(inbox)
+    handled: list[str] = []
+
+    @rx.on_message()
+    async def handler(msg: InboundSms) -> None:
+        handled.append(msg.refid)
+
+    async with rx.lifespan():
+        assert (await call_asgi(rx.app, body())).status == 200  # taken in meanwhile
+        await until(lambda: handled == [REFID])
+    errors = [r for r in caplog.records if r.getMessage().endswith("failed: ConnectionError")]
+    assert [r.levelname for r in errors] == ["ERROR", "DEBUG", "DEBUG"]  # one ERROR an outage
+    assert any("taking messages again" in r.getMessage() for r in caplog.records)

@@ -1,0 +1,157 @@
+"""SqliteStore and RedisStore: MemoryStore's promises, kept across processes and restarts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import anyio
+import pytest
+
+from intelepeer_async import InvalidInputError
+from receiver import (
+    AsyncioOnlyError,
+    Claim,
+    InboundSms,
+    RedisInbox,
+    RedisStore,
+    SharedCode,
+    SmsReceiver,
+    SqliteStore,
+)
+
+from .inbox_support import every_kind, make_store
+from .receiver_asgi import call_asgi
+
+pytestmark = pytest.mark.anyio
+
+Store = SqliteStore | RedisStore
+
+
+def twin(kind: str, store: Store, request: pytest.FixtureRequest, tmp_path: Path) -> Store:
+    """Another process's view of the same store (same file, or same Redis keys)."""
+    other = make_store(kind, request, tmp_path)
+    if isinstance(other, RedisStore):
+        other._prefix = store._prefix  # type: ignore[union-attr]
+    return other
+
+
+@every_kind
+async def test_claim_handle_release(
+    kind: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    async with make_store(kind, request, tmp_path) as store:
+        assert await store.claim("a", lease=10) is Claim.CLAIMED
+        assert await store.claim("a", lease=10) is Claim.BUSY
+        await store.release("a")
+        assert await store.claim("a", lease=10) is Claim.CLAIMED
+        await store.record_success("a", "0:app.first")
+        await store.release("a")  # a failed attempt keeps what succeeded
+        assert await store.successes("a") == {"0:app.first"}
+        await store.mark_handled("a")
+        assert await store.claim("a", lease=10) is Claim.HANDLED
+        assert await store.successes("a") == frozenset()
+
+
+@every_kind
+async def test_two_processes_share_claims_and_survive_restarts(
+    kind: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    store = make_store(kind, request, tmp_path)
+    async with store, twin(kind, store, request, tmp_path) as other:
+        answers: list[tuple[Claim, Store]] = []
+
+        async def claim(s: Store) -> None:
+            answers.append((await s.claim("r", lease=10), s))
+
+        async with anyio.create_task_group() as tg:
+            for s in (store, other) * 5:
+                tg.start_soon(claim, s)
+        assert sorted(a.value for a, _ in answers) == ["busy"] * 9 + ["claimed"]
+        (owner,) = [s for a, s in answers if a is Claim.CLAIMED]
+        await (other if owner is store else store).release("r")  # not its claim: ignored
+        assert await owner.claim("r", lease=10) is Claim.BUSY
+        await store.record_success("r", "h")
+        assert await other.successes("r") == {"h"}
+        await store.mark_handled("r")
+    async with twin(kind, store, request, tmp_path) as restarted:
+        assert await restarted.claim("r", lease=10) is Claim.HANDLED
+
+
+@every_kind
+async def test_a_crashed_claimants_claim_lapses(
+    kind: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    async with make_store(kind, request, tmp_path) as store:
+        assert await store.claim("r", lease=0.2) is Claim.CLAIMED
+        assert await store.claim("r", lease=0.2) is Claim.BUSY
+        await anyio.sleep(0.3)
+        assert await store.claim("r", lease=0.2) is Claim.CLAIMED
+
+
+@every_kind
+async def test_a_receiver_restarted_on_the_same_store_does_not_run_a_handled_message_again(
+    kind: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    runs: list[str] = []
+    store = make_store(kind, request, tmp_path)
+    body = (
+        b'{"refid":"ABCDEF1234567890ABCDEF1234567890","from":"+17705551212",'
+        b'"to":"+13038675309","message":"hi","signature":"s3cret"}'
+    )
+    for attempt in range(2):
+        rx = SmsReceiver(
+            verifier=SharedCode("s3cret"),
+            store=store if attempt == 0 else twin(kind, store, request, tmp_path),
+        )
+
+        @rx.on_message()
+        async def handler(msg: InboundSms) -> None:
+            runs.append(msg.refid)
+
+        async with rx.lifespan():
+            assert (await call_asgi(rx.app, body)).status == 200
+    assert len(runs) == 1
+
+
+def test_redis_parts_refuse_to_run_under_trio(redis_url: str) -> None:
+    async def main() -> None:
+        with pytest.raises(AsyncioOnlyError, match="asyncio only"):
+            await RedisStore(redis_url).claim("r", lease=1)
+        with pytest.raises(AsyncioOnlyError, match="asyncio only"):
+            await RedisInbox(redis_url).open()
+
+    anyio.run(main, backend="trio")
+
+
+def test_bad_settings_are_typed_errors(tmp_path: Path) -> None:
+    with pytest.raises(InvalidInputError, match="redis://"):
+        RedisStore("http://user:hunter2@localhost")
+    with pytest.raises(InvalidInputError) as caught:
+        RedisInbox("localhost:6379 password=hunter2")
+    assert "hunter2" not in str(caught.value)
+    with pytest.raises(InvalidInputError, match="prefix"):
+        RedisInbox("redis://localhost", prefix="{bad}")
+    with pytest.raises(ValueError, match="24 hours"):
+        SqliteStore(tmp_path / "x.db", ttl=60)
+    assert "hunter2" not in repr(RedisStore("redis://u:hunter2@localhost:6379/0"))
+    assert "hunter2" not in repr(RedisInbox("redis://u:hunter2@localhost:6379/0"))
+
+
+async def test_an_unusable_sqlite_path_is_a_typed_error(tmp_path: Path, anyio_backend: str) -> None:
+    store = SqliteStore(tmp_path / "missing-dir" / "store.db")
+    with pytest.raises(InvalidInputError, match="cannot open SQLite database"):
+        await store.claim("r", lease=1)
+
+
+def test_a_missing_redis_server_fails_the_redis_tests_never_skips_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from . import redis_server
+
+    monkeypatch.setattr("shutil.which", lambda name: None)
+    # In the session fixture, this failure makes every Redis test ERROR.
+    with (
+        pytest.raises(pytest.fail.Exception, match="ensure-redis"),
+        redis_server.redis_server(tmp_path),
+    ):
+        pass
