@@ -228,9 +228,15 @@ class HttpxTransport:
     follow a redirect to another host.
     """
 
-    def __init__(self, client: httpx.AsyncClient | None = None) -> None:
+    def __init__(self, client: httpx.AsyncClient | None = None, *, pool_size: int = 64) -> None:
         self._owns_client = client is None
-        self._client = client if client is not None else httpx.AsyncClient()
+        if client is None:
+            # Sized to the core's in-flight limit, so no request ever waits in
+            # httpx's pool (whose waiters cost O(n) each) and every connection
+            # in use can be kept alive for the next request.
+            limits = httpx.Limits(max_connections=pool_size, max_keepalive_connections=pool_size)
+            client = httpx.AsyncClient(limits=limits)
+        self._client = client
 
     @property
     def client(self) -> httpx.AsyncClient:

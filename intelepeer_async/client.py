@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Any, Self
 from urllib.parse import urlsplit
 
 from ._auth import AuthProvider, LoginToken, StaticHeaders, StaticToken
-from ._http import HTTPCore, Response
+from ._http import HTTPCore, Response, TransportName
+from ._limit import DEFAULT_MAX_IN_FLIGHT
 from ._redact import redact_url
 from ._retry import RetryPolicy
 from ._version import __version__
@@ -98,12 +99,16 @@ class _BaseClient:
         timeout: float | Timeout,
         max_retries: int,
         http_client: httpx.AsyncClient | None,
+        transport: str,
+        max_in_flight: int,
     ) -> None:
         self._core = HTTPCore(
             timeout=Timeout.coerce(timeout),
             policy=RetryPolicy(max_retries=max_retries),
             http_client=http_client,
             headers={"User-Agent": USER_AGENT},
+            transport_name=transport,
+            max_in_flight=max_in_flight,
         )
 
     @property
@@ -113,6 +118,11 @@ class _BaseClient:
     @property
     def max_retries(self) -> int:
         return self._core.policy.max_retries
+
+    @property
+    def max_in_flight(self) -> int:
+        """Requests this client (and its `with_options` copies) has on the wire at most."""
+        return self._core.limit.limit
 
     def with_options(
         self, *, timeout: float | Timeout | None = None, max_retries: int | None = None
@@ -204,6 +214,8 @@ class AsyncIntelePeer(_BaseClient):
         timeout: float | Timeout = DEFAULT_TIMEOUT,
         max_retries: int = 2,
         http_client: httpx.AsyncClient | None = None,
+        transport: TransportName = "httpx",
+        max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
     ) -> None:
         if token is None and username is None and password is None and smartcomm_token is None:
             token = _env("INTELEPEER_TOKEN")
@@ -232,7 +244,13 @@ class AsyncIntelePeer(_BaseClient):
 
         base_url = base_url or _env("INTELEPEER_BASE_URL")
         self.urls = urls or (ServiceURLs.all_at(base_url) if base_url else ServiceURLs())
-        self._init_core(timeout=timeout, max_retries=max_retries, http_client=http_client)
+        self._init_core(
+            timeout=timeout,
+            max_retries=max_retries,
+            http_client=http_client,
+            transport=transport,
+            max_in_flight=max_in_flight,
+        )
 
         login_body: dict[str, Secret] | None = None
         if username is not None and password is not None:
@@ -340,6 +358,8 @@ class AsyncYay(_BaseClient):
         timeout: float | Timeout = DEFAULT_TIMEOUT,
         max_retries: int = 2,
         http_client: httpx.AsyncClient | None = None,
+        transport: TransportName = "httpx",
+        max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
     ) -> None:
         explicit = [v is not None for v in (reseller, user, password)]
         if any(explicit) and not all(explicit):
@@ -376,7 +396,13 @@ class AsyncYay(_BaseClient):
         if self.act_for:
             headers["X-Auth-For"] = self.act_for
         self._auth = StaticHeaders(headers)
-        self._init_core(timeout=timeout, max_retries=max_retries, http_client=http_client)
+        self._init_core(
+            timeout=timeout,
+            max_retries=max_retries,
+            http_client=http_client,
+            transport=transport,
+            max_in_flight=max_in_flight,
+        )
 
     @property
     def callflows(self) -> CallFlows:
