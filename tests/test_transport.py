@@ -136,13 +136,21 @@ async def test_httpx_info_line_never_shows_numbers_queries_or_userinfo(
 async def test_httpx_line_is_debug_and_redacted_for_the_sdk(
     mock: respx.MockRouter, caplog: pytest.LogCaptureFixture
 ) -> None:
+    """With a user's own client, httpx logs the SDK's request: at DEBUG, redacted.
+    With the SDK's own client, requests go straight to the pool: httpx logs none."""
     caplog.set_level(logging.DEBUG)
     mock.get(url__startswith="http://ip.test/_rest/v4/my/did/sms/webhook").respond(
         200, json={"tnkey": "+12161112222"}
     )
-    ip = AsyncIntelePeer(token=TOKEN, base_url="http://user:URLPASS@ip.test")
-    await ip.sms.webhooks.get("+12161112222")
-    await ip.aclose()
+    own = httpx.AsyncClient()
+    for http_client in (own, None):
+        ip = AsyncIntelePeer(
+            token=TOKEN, base_url="http://user:URLPASS@ip.test", http_client=http_client
+        )
+        await ip.sms.webhooks.get("+12161112222")
+        await ip.aclose()
+    await own.aclose()
+    assert mock.calls.call_count == 2
     lines = [r for r in caplog.records if r.name == "httpx"]
     assert len(lines) == 1
     assert lines[0].levelno == logging.DEBUG
