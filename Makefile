@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: test lint typecheck unit clean
+.PHONY: test lint typecheck unit bench clean
 
 test: lint typecheck unit
 
@@ -25,6 +25,12 @@ typecheck: $(STAMP)
 
 unit: $(STAMP)
 	$(BIN)/pytest -q
+
+# Issue 10's performance targets, measured side by side (~4 min on 2 cores; not part
+# of `make test`, which runs only a --quick smoke of the same code). Writes
+# benchmarks/results.json and prints the table; see benchmarks/__init__.py.
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
