@@ -158,7 +158,8 @@ class Bench:
         before = server.cpu() if server else 0.0
         started = time.perf_counter()
         out = subprocess.run(
-            [sys.executable, "-m", "benchmarks._worker", json.dumps(dict(spec))],
+            [sys.executable, "-m", "benchmarks._worker"],
+            input=json.dumps(dict(spec)),
             capture_output=True,
             text=True,
             cwd=ROOT,

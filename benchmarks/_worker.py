@@ -1,4 +1,4 @@
-"""One measurement, run in a fresh process: ``python -m benchmarks._worker JSON``.
+"""One measurement, run in a fresh process: ``python -m benchmarks._worker < spec.json``.
 
 The harness starts this process for every run (pinned to the client's core),
 so each figure has its own interpreter: its CPU time, its peak RSS and its
@@ -198,4 +198,4 @@ def run(spec: dict[str, Any]) -> dict[str, Any]:
 
 
 if __name__ == "__main__":
-    print(json.dumps(run(json.loads(sys.argv[1]))))
+    print(json.dumps(run(json.loads(sys.stdin.read()))))

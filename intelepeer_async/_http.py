@@ -247,6 +247,8 @@ class HTTPCore:
             transport = build_transport(transport_name, http_client, self._limit.limit)
         self._transport = transport
         self._headers = {"Accept": "application/json", **(headers or {})}
+        # Built once, not per call: the headers of a request with a JSON body.
+        self._json_headers = {**self._headers, "Content-Type": "application/json"}
 
     def copy(
         self, *, timeout: Timeout | None = None, policy: RetryPolicy | None = None
@@ -312,9 +314,7 @@ class HTTPCore:
             auth = None  # the caller brought every credential header: no login, no refresh
         full_url = with_query(url, params)
         body = _encode_json(json_body) if json_body is not None else None
-        base_headers = dict(self._headers)
-        if body is not None:
-            base_headers["Content-Type"] = "application/json"
+        base_headers = self._json_headers if body is not None else self._headers
         parts = urlsplit(url)
         host, path = parts.hostname or "the server", parts.path
 
@@ -325,10 +325,6 @@ class HTTPCore:
         while True:
             attempt += 1
             token = await auth.token(deadline) if auth is not None else ""
-            request_headers = dict(base_headers)
-            if auth is not None:
-                request_headers.update(auth.headers(token))
-            request_headers.update(extra)
             if deadline - anyio.current_time() <= 0:
                 raise APITimeoutError(
                     f"{method} {host} timed out (budget {budget.total:g}s) before it could be"
@@ -336,8 +332,15 @@ class HTTPCore:
                     may_have_been_processed=False,
                 )
             started = anyio.current_time()
+            # The headers are merged only once the call holds a slot: a queued call
+            # keeps as little as it can (thousands may queue at once).
             result = await self._send(
-                method, full_url, request_headers, body, deadline, budget.connect
+                method,
+                full_url,
+                (base_headers, auth, token, extra),
+                body,
+                deadline,
+                budget.connect,
             )
             elapsed = anyio.current_time() - started
 
@@ -404,12 +407,16 @@ class HTTPCore:
         self,
         method: str,
         url: str,
-        headers: Mapping[str, str],
+        header_layers: tuple[Mapping[str, str], AuthProvider | None, str, Mapping[str, str]],
         body: bytes | None,
         deadline: float,
         connect_timeout: float,
     ) -> RawResponse | TransportFailure:
-        """One exchange within a slot of the in-flight limit: the answer or the failure."""
+        """One exchange within a slot of the in-flight limit: the answer or the failure.
+
+        `header_layers` are the SDK's own headers, the credentials (provider and
+        token) and the caller's extra headers, merged in that order (later win).
+        """
         if not await self._limit.acquire(deadline):
             return TransportFailure(
                 Failure.NOT_SENT,
@@ -419,6 +426,11 @@ class HTTPCore:
                     " in flight (max_in_flight) when the budget ran out"
                 ),
             )
+        base, auth, token, extra = header_layers
+        if auth is not None:
+            headers: Mapping[str, str] = {**base, **auth.headers(token), **extra}
+        else:
+            headers = {**base, **extra} if extra else base
         try:
             return await self._transport.send(
                 method, url, headers, body, deadline=deadline, connect_timeout=connect_timeout

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import copy
 import os
-from collections.abc import Mapping
+from collections.abc import Coroutine, Mapping
 from dataclasses import dataclass, fields, replace
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
@@ -141,7 +141,7 @@ class _BaseClient:
         )
         return clone
 
-    async def _request(
+    def _request(
         self,
         method: str,
         url: str,
@@ -153,8 +153,11 @@ class _BaseClient:
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | Timeout | None = None,
         envelope: bool = False,
-    ) -> Response:
-        return await self._core.request(
+    ) -> Coroutine[Any, Any, Response]:
+        # These helpers return the core's coroutine rather than awaiting it: a
+        # call queued for a slot then holds one frame, not four (issue 10:
+        # memory per queued call when thousands are submitted at once).
+        return self._core.request(
             method,
             url,
             params=params,
@@ -288,21 +291,22 @@ class AsyncIntelePeer(_BaseClient):
             raise InvalidInputError(f"{what} needs credentials this client was not given")
         return provider
 
-    async def _v4(self, method: str, url: str, **kwargs: Any) -> Response:
+    def _v4(self, method: str, url: str, **kwargs: Any) -> Coroutine[Any, Any, Response]:
         """A call to an Atmosphere v4 endpoint with the v4 token (unless the
         caller's extra headers carry an Authorization of their own)."""
-        extra = kwargs.get("extra_headers") or {}
         auth = self._v4_auth
-        if auth is None and not any(name.lower() == "authorization" for name in extra):
+        if auth is None and not any(
+            name.lower() == "authorization" for name in kwargs.get("extra_headers") or ()
+        ):
             auth = self._require(auth, "this API (a v4 token, or username/password)")
-        return await self._request(method, url, auth=auth, **kwargs)
+        return self._request(method, url, auth=auth, **kwargs)
 
-    async def _smartcomm(self, method: str, url: str, **kwargs: Any) -> Response:
+    def _smartcomm(self, method: str, url: str, **kwargs: Any) -> Coroutine[Any, Any, Response]:
         """A call to SmartCommunicator with its own JWT."""
         auth = self._require(
             self._smartcomm_auth, "SmartCommunicator (username/password or smartcomm_token)"
         )
-        return await self._request(method, url, auth=auth, **kwargs)
+        return self._request(method, url, auth=auth, **kwargs)
 
     @property
     def smartflows(self) -> SmartFlows:
@@ -411,10 +415,10 @@ class AsyncYay(_BaseClient):
 
         return CallFlows(self)
 
-    async def _yay(self, method: str, path: str, **kwargs: Any) -> Response:
+    def _yay(self, method: str, path: str, **kwargs: Any) -> Coroutine[Any, Any, Response]:
         """A Yay.com call; an error ``status_code`` in the envelope counts as the
         HTTP status (for retries and errors alike), even under HTTP 2xx."""
-        return await self._request(
+        return self._request(
             method, f"{self.base_url}{path}", auth=self._auth, envelope=True, **kwargs
         )
 
