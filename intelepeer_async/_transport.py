@@ -253,30 +253,35 @@ class HttpxTransport:
 
     def __init__(self, client: httpx.AsyncClient | None = None, *, pool_size: int = 64) -> None:
         self._owns_client = client is None
-        if client is None:
-            # Sized to the core's in-flight limit, so no request ever waits in
-            # httpx's pool (whose waiters cost O(n) each) and every connection
-            # in use can be kept alive for the next request.
-            limits = httpx.Limits(max_connections=pool_size, max_keepalive_connections=pool_size)
-            client = httpx.AsyncClient(limits=limits)
         self._client = client
+        self._pool_size = pool_size
+        self._closed = False
         # httpx's own choice of pool (or proxy) for a URL; private, so only
         # for our own client, and the public path remains if it ever goes.
-        pick = getattr(client, "_transport_for_url", None)
-        self._pool_for: Callable[[httpx.URL], httpx.AsyncBaseTransport] | None = (
-            pick if self._owns_client and callable(pick) else None
-        )
+        self._pool_for: Callable[[httpx.URL], httpx.AsyncBaseTransport] | None = None
 
     @property
     def client(self) -> httpx.AsyncClient:
+        """The httpx client; ours is made on first use, so that building an SDK
+        client imports no connection machinery (httpcore, and trio if present)."""
+        if self._client is None:
+            # Sized to the core's in-flight limit, so no request ever waits in
+            # httpx's pool (whose waiters cost O(n) each) and every connection
+            # in use can be kept alive for the next request.
+            size = self._pool_size
+            limits = httpx.Limits(max_connections=size, max_keepalive_connections=size)
+            self._client = httpx.AsyncClient(limits=limits)
+            pick = getattr(self._client, "_transport_for_url", None)
+            self._pool_for = pick if callable(pick) else None
         return self._client
 
     @property
     def is_closed(self) -> bool:
-        return self._client.is_closed
+        return self._closed if self._client is None else self._client.is_closed
 
     async def aclose(self) -> None:
-        if self._owns_client:
+        self._closed = True
+        if self._owns_client and self._client is not None:
             await self._client.aclose()
 
     async def send(
@@ -289,6 +294,9 @@ class HttpxTransport:
         deadline: float,
         connect_timeout: float,
     ) -> RawResponse:
+        if self.is_closed:
+            raise RuntimeError("Cannot send a request, as the client has been closed.")
+        client = self.client
         problem = header_problem(headers)
         if problem is not None:
             raise TransportFailure(Failure.NOT_SENT, timed_out=False, reason=problem, local=True)
@@ -325,28 +333,31 @@ class HttpxTransport:
         marker = _SDK_REQUEST.set(True)
         try:
             with anyio.move_on_after(remaining + BACKSTOP_GRACE):
-                return await self._exchange(request, method, url, headers)
+                return await self._exchange(client, request, method, url, headers)
         finally:
             _SDK_REQUEST.reset(marker)
         raise TransportFailure(
             Failure.MAYBE_SENT, timed_out=True, reason="no complete answer within the budget"
         )
 
-    async def _open(self, request: httpx.Request) -> httpx.Response:
+    async def _open(self, client: httpx.AsyncClient, request: httpx.Request) -> httpx.Response:
         if self._pool_for is None:
-            return await self._client.send(request, stream=True, follow_redirects=False)
-        if self._client.is_closed:
-            raise RuntimeError("Cannot send a request, as the client has been closed.")
+            return await client.send(request, stream=True, follow_redirects=False)
         response = await self._pool_for(request.url).handle_async_request(request)
         response.request = request
         return response
 
     async def _exchange(
-        self, request: httpx.Request, method: str, url: str, headers: Mapping[str, str]
+        self,
+        client: httpx.AsyncClient,
+        request: httpx.Request,
+        method: str,
+        url: str,
+        headers: Mapping[str, str],
     ) -> RawResponse:
         failure: TransportFailure | None = None
         try:
-            response = await self._open(request)
+            response = await self._open(client, request)
         except httpx.TransportError as exc:
             failure = _classify(exc)
         if failure is not None:
