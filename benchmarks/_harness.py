@@ -175,14 +175,17 @@ class Bench:
             result["server_cpu"] = server.cpu() - before
         return result
 
-    def interleaved(self, variants: Mapping[str, Measure]) -> dict[str, list[dict[str, Any]]]:
-        """Every variant `runs` times, round-robin, so a slow moment on a shared
-        machine falls on all of them alike rather than on one."""
+    def interleaved(
+        self, variants: Mapping[str, Measure], *, rounds: int | None = None
+    ) -> dict[str, list[dict[str, Any]]]:
+        """Every variant `rounds` times (default `runs`), round-robin, so a slow
+        moment on a shared machine falls on all of them alike rather than on one."""
+        rounds = rounds or self.runs
         results: dict[str, list[dict[str, Any]]] = {name: [] for name in variants}
-        for run in range(self.runs):
+        for run in range(rounds):
             for name, measure in variants.items():
                 results[name].append(measure())
-                self.log(f"    run {run + 1}/{self.runs} {name}: done")
+                self.log(f"    run {run + 1}/{rounds} {name}: done")
         return results
 
 
