@@ -35,7 +35,14 @@ import sniffio
 
 from ._redact import redact_headers, redact_url
 from ._retry import Failure
-from ._transport import BACKSTOP_GRACE, RawResponse, RequestInfo, TransportFailure, header_problem
+from ._transport import (
+    BACKSTOP_GRACE,
+    RawResponse,
+    RequestInfo,
+    TransportFailure,
+    time_left_to_send,
+    unsendable_url,
+)
 from .errors import InvalidInputError
 
 try:
@@ -185,22 +192,10 @@ class AiohttpTransport:
         connect_timeout: float,
     ) -> RawResponse:
         session = self._session_here()
-        problem = header_problem(headers)
-        if problem is not None:
-            raise TransportFailure(Failure.NOT_SENT, timed_out=False, reason=problem, local=True)
-        remaining = deadline - anyio.current_time()
-        if remaining <= 0:
-            raise TransportFailure(
-                Failure.NOT_SENT, timed_out=True, reason="no time left in the budget"
-            )
+        remaining = time_left_to_send(headers, deadline)
         target = _target(url)
         if target is None:
-            raise TransportFailure(
-                Failure.NOT_SENT,
-                timed_out=False,
-                reason="the URL or a header could not be encoded",
-                local=True,
-            )
+            raise unsendable_url()
         parsed, basic = target
         wire_headers = {"Accept-Encoding": "gzip, deflate", **headers}
         if basic is not None:

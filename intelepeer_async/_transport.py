@@ -43,6 +43,8 @@ __all__ = [
     "Transport",
     "TransportFailure",
     "header_problem",
+    "time_left_to_send",
+    "unsendable_url",
 ]
 
 #: The transport's own timeouts (pool, connect, read, write) end at the call's
@@ -136,6 +138,31 @@ def header_problem(headers: Mapping[str, str]) -> str | None:
                 " or spaces at either end"
             )
     return None
+
+
+def time_left_to_send(headers: Mapping[str, str], deadline: float) -> float:
+    """Seconds left before `deadline`, after the checks every transport makes
+    before writing: `TransportFailure` (never sent) for an unsendable header or
+    a budget already spent."""
+    problem = header_problem(headers)
+    if problem is not None:
+        raise TransportFailure(Failure.NOT_SENT, timed_out=False, reason=problem, local=True)
+    remaining = deadline - anyio.current_time()
+    if remaining <= 0:
+        raise TransportFailure(
+            Failure.NOT_SENT, timed_out=True, reason="no time left in the budget"
+        )
+    return remaining
+
+
+def unsendable_url() -> TransportFailure:
+    """The failure for a URL (or header) the transport cannot encode: never sent."""
+    return TransportFailure(
+        Failure.NOT_SENT,
+        timed_out=False,
+        reason="the URL or a header could not be encoded",
+        local=True,
+    )
 
 
 # -- logging: httpx's INFO line for the SDK's own requests ------------------
@@ -297,14 +324,7 @@ class HttpxTransport:
         if self.is_closed:
             raise RuntimeError("Cannot send a request, as the client has been closed.")
         client = self.client
-        problem = header_problem(headers)
-        if problem is not None:
-            raise TransportFailure(Failure.NOT_SENT, timed_out=False, reason=problem, local=True)
-        remaining = deadline - anyio.current_time()
-        if remaining <= 0:
-            raise TransportFailure(
-                Failure.NOT_SENT, timed_out=True, reason="no time left in the budget"
-            )
+        remaining = time_left_to_send(headers, deadline)
         connect = min(connect_timeout, remaining)
         timeout = {"connect": connect, "read": remaining, "write": remaining, "pool": remaining}
         target = _httpx_target(url) if self._pool_for is not None else (url, None)
@@ -324,12 +344,7 @@ class HttpxTransport:
             except (httpx.InvalidURL, UnicodeError):
                 request = None
         if request is None:
-            raise TransportFailure(
-                Failure.NOT_SENT,
-                timed_out=False,
-                reason="the URL or a header could not be encoded",
-                local=True,
-            )
+            raise unsendable_url()
         marker = _SDK_REQUEST.set(True)
         try:
             with anyio.move_on_after(remaining + BACKSTOP_GRACE):
