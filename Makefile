@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: test demo lint typecheck unit redis clean
+.PHONY: test demo lint typecheck unit redis bench clean
 
 test: lint typecheck unit
 
@@ -34,6 +34,12 @@ redis:
 
 unit: $(STAMP) redis
 	$(BIN)/pytest -q
+
+# Issue 10's performance targets, measured side by side (~4 min on 2 cores; not part
+# of `make test`, which runs only a --quick smoke of the same code). Writes
+# benchmarks/results.json and prints the table; see benchmarks/__init__.py.
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

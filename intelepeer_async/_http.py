@@ -20,12 +20,13 @@ import logging
 import random
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import quote, urlencode, urlsplit
 
 import anyio
 
 from ._auth import AuthProvider
+from ._limit import DEFAULT_MAX_IN_FLIGHT, InFlightLimit
 from ._redact import redact_url
 from ._retry import Failure, RetryPolicy, backoff_delay, parse_retry_after, should_retry
 from ._transport import HttpxTransport, RawResponse, Transport, TransportFailure, header_problem
@@ -44,7 +45,16 @@ from .types import Timeout
 if TYPE_CHECKING:
     import httpx
 
-__all__ = ["HTTPCore", "Response", "decode_body", "interpret", "with_query"]
+__all__ = [
+    "TRANSPORTS",
+    "HTTPCore",
+    "Response",
+    "TransportName",
+    "build_transport",
+    "decode_body",
+    "interpret",
+    "with_query",
+]
 
 logger = logging.getLogger("intelepeer_async")
 
@@ -172,13 +182,48 @@ def _checked_headers(headers: Mapping[str, str] | None) -> dict[str, str]:
     return dict(headers)
 
 
+TransportName = Literal["httpx", "aiohttp"]
+TRANSPORTS: tuple[TransportName, ...] = ("httpx", "aiohttp")
+
+
+def build_transport(name: str, http_client: httpx.AsyncClient | None, pool_size: int) -> Transport:
+    """The transport called `name`, its pool sized to `pool_size`.
+
+    ``"httpx"`` (the default) runs under asyncio and trio; ``"aiohttp"`` is the
+    faster one for asyncio, from the ``aiohttp`` extra (imported only here).
+    """
+    if name == "httpx":
+        return HttpxTransport(http_client, pool_size=pool_size)
+    if name != "aiohttp":
+        raise InvalidInputError(f"transport must be one of {', '.join(TRANSPORTS)}")
+    if http_client is not None:
+        raise InvalidInputError(
+            "http_client is an httpx client: it cannot be combined with transport='aiohttp'"
+        )
+    try:
+        from ._aiohttp import AiohttpTransport
+    except ImportError:
+        missing = True
+    else:
+        missing = False
+    if missing:
+        raise InvalidInputError(
+            "transport='aiohttp' needs aiohttp: pip install 'intelepeer-async[aiohttp]'"
+        )
+    return AiohttpTransport(pool_size=pool_size)
+
+
 class HTTPCore:
     """Sends requests through one transport under the retry policy.
 
     A `http_client` passed in is wrapped by the httpx transport and never
     closed here; a transport or client we create is closed by `aclose`.
-    `copy` makes a sibling sharing the same transport (for ``with_options``);
-    only the original closes it.
+    `copy` makes a sibling sharing the same transport and in-flight limit (for
+    ``with_options``); only the original closes the transport.
+
+    At most `max_in_flight` requests are with the transport at once (see
+    `InFlightLimit`); a call holds its slot only while its request is on the
+    wire, never while it logs in or backs off, so a login can always get one.
     """
 
     def __init__(
@@ -189,13 +234,21 @@ class HTTPCore:
         http_client: httpx.AsyncClient | None = None,
         transport: Transport | None = None,
         headers: Mapping[str, str] | None = None,
+        transport_name: str = "httpx",
+        max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
+        limit: InFlightLimit | None = None,
     ) -> None:
         self.timeout = timeout
         self.policy = policy
+        self._limit = limit if limit is not None else InFlightLimit(max_in_flight)
         # Closing an HttpxTransport never closes a client the user passed in.
         self._owns_transport = transport is None
-        self._transport = transport if transport is not None else HttpxTransport(http_client)
+        if transport is None:
+            transport = build_transport(transport_name, http_client, self._limit.limit)
+        self._transport = transport
         self._headers = {"Accept": "application/json", **(headers or {})}
+        # Built once, not per call: the headers of a request with a JSON body.
+        self._json_headers = {**self._headers, "Content-Type": "application/json"}
 
     def copy(
         self, *, timeout: Timeout | None = None, policy: RetryPolicy | None = None
@@ -206,11 +259,16 @@ class HTTPCore:
             policy=policy or self.policy,
             transport=self._transport,
             headers=self._headers,
+            limit=self._limit,
         )
 
     @property
     def transport(self) -> Transport:
         return self._transport
+
+    @property
+    def limit(self) -> InFlightLimit:
+        return self._limit
 
     @property
     def is_closed(self) -> bool:
@@ -256,9 +314,7 @@ class HTTPCore:
             auth = None  # the caller brought every credential header: no login, no refresh
         full_url = with_query(url, params)
         body = _encode_json(json_body) if json_body is not None else None
-        base_headers = dict(self._headers)
-        if body is not None:
-            base_headers["Content-Type"] = "application/json"
+        base_headers = self._json_headers if body is not None else self._headers
         parts = urlsplit(url)
         host, path = parts.hostname or "the server", parts.path
 
@@ -269,10 +325,6 @@ class HTTPCore:
         while True:
             attempt += 1
             token = await auth.token(deadline) if auth is not None else ""
-            request_headers = dict(base_headers)
-            if auth is not None:
-                request_headers.update(auth.headers(token))
-            request_headers.update(extra)
             if deadline - anyio.current_time() <= 0:
                 raise APITimeoutError(
                     f"{method} {host} timed out (budget {budget.total:g}s) before it could be"
@@ -280,28 +332,28 @@ class HTTPCore:
                     may_have_been_processed=False,
                 )
             started = anyio.current_time()
-            failure: TransportFailure | None = None
-            try:
-                raw = await self._transport.send(
-                    method,
-                    full_url,
-                    request_headers,
-                    body,
-                    deadline=deadline,
-                    connect_timeout=budget.connect,
-                )
-            except TransportFailure as exc:
-                failure = exc
+            # The headers are merged only once the call holds a slot: a queued call
+            # keeps as little as it can (thousands may queue at once).
+            result = await self._send(
+                method,
+                full_url,
+                (base_headers, auth, token, extra),
+                body,
+                deadline,
+                budget.connect,
+            )
             elapsed = anyio.current_time() - started
 
-            if failure is not None:
+            failure: TransportFailure | None = None
+            if isinstance(result, TransportFailure):
+                failure = result
                 outcome: int | Failure = failure.failure
                 response = None
                 error: IntelePeerError | None = None
                 retry_after = None
             else:
-                outcome, response, error = interpret(raw, envelope=envelope)
-                retry_after = parse_retry_after(raw.headers)
+                outcome, response, error = interpret(result, envelope=envelope)
+                retry_after = parse_retry_after(result.headers)
             logger.debug(
                 "%s %s -> %s (attempt %d, %.3fs)",
                 method,
@@ -350,6 +402,43 @@ class HTTPCore:
                 raise error
             assert failure is not None
             raise _connection_error(method, host, failure, budget, idempotent)
+
+    async def _send(
+        self,
+        method: str,
+        url: str,
+        header_layers: tuple[Mapping[str, str], AuthProvider | None, str, Mapping[str, str]],
+        body: bytes | None,
+        deadline: float,
+        connect_timeout: float,
+    ) -> RawResponse | TransportFailure:
+        """One exchange within a slot of the in-flight limit: the answer or the failure.
+
+        `header_layers` are the SDK's own headers, the credentials (provider and
+        token) and the caller's extra headers, merged in that order (later win).
+        """
+        if not await self._limit.acquire(deadline):
+            return TransportFailure(
+                Failure.NOT_SENT,
+                timed_out=True,
+                reason=(
+                    f"still queued behind this client's {self._limit.limit} requests"
+                    " in flight (max_in_flight) when the budget ran out"
+                ),
+            )
+        base, auth, token, extra = header_layers
+        if auth is not None:
+            headers: Mapping[str, str] = {**base, **auth.headers(token), **extra}
+        else:
+            headers = {**base, **extra} if extra else base
+        try:
+            return await self._transport.send(
+                method, url, headers, body, deadline=deadline, connect_timeout=connect_timeout
+            )
+        except TransportFailure as exc:
+            return exc
+        finally:
+            self._limit.release()
 
     def _next_delay(
         self,

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import copy
 import os
-from collections.abc import Mapping
+from collections.abc import Coroutine, Mapping
 from dataclasses import dataclass, fields, replace
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
 from urllib.parse import urlsplit
 
 from ._auth import AuthProvider, LoginToken, StaticHeaders, StaticToken
-from ._http import HTTPCore, Response
+from ._http import HTTPCore, Response, TransportName
+from ._limit import DEFAULT_MAX_IN_FLIGHT
 from ._redact import redact_url
 from ._retry import RetryPolicy
 from ._version import __version__
@@ -98,12 +99,16 @@ class _BaseClient:
         timeout: float | Timeout,
         max_retries: int,
         http_client: httpx.AsyncClient | None,
+        transport: str,
+        max_in_flight: int,
     ) -> None:
         self._core = HTTPCore(
             timeout=Timeout.coerce(timeout),
             policy=RetryPolicy(max_retries=max_retries),
             http_client=http_client,
             headers={"User-Agent": USER_AGENT},
+            transport_name=transport,
+            max_in_flight=max_in_flight,
         )
 
     @property
@@ -113,6 +118,11 @@ class _BaseClient:
     @property
     def max_retries(self) -> int:
         return self._core.policy.max_retries
+
+    @property
+    def max_in_flight(self) -> int:
+        """Requests this client (and its `with_options` copies) has on the wire at most."""
+        return self._core.limit.limit
 
     def with_options(
         self, *, timeout: float | Timeout | None = None, max_retries: int | None = None
@@ -131,7 +141,7 @@ class _BaseClient:
         )
         return clone
 
-    async def _request(
+    def _request(
         self,
         method: str,
         url: str,
@@ -143,8 +153,11 @@ class _BaseClient:
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | Timeout | None = None,
         envelope: bool = False,
-    ) -> Response:
-        return await self._core.request(
+    ) -> Coroutine[Any, Any, Response]:
+        # These helpers return the core's coroutine rather than awaiting it: a
+        # call queued for a slot then holds one frame, not four (issue 10:
+        # memory per queued call when thousands are submitted at once).
+        return self._core.request(
             method,
             url,
             params=params,
@@ -204,6 +217,8 @@ class AsyncIntelePeer(_BaseClient):
         timeout: float | Timeout = DEFAULT_TIMEOUT,
         max_retries: int = 2,
         http_client: httpx.AsyncClient | None = None,
+        transport: TransportName = "httpx",
+        max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
     ) -> None:
         if token is None and username is None and password is None and smartcomm_token is None:
             token = _env("INTELEPEER_TOKEN")
@@ -232,7 +247,13 @@ class AsyncIntelePeer(_BaseClient):
 
         base_url = base_url or _env("INTELEPEER_BASE_URL")
         self.urls = urls or (ServiceURLs.all_at(base_url) if base_url else ServiceURLs())
-        self._init_core(timeout=timeout, max_retries=max_retries, http_client=http_client)
+        self._init_core(
+            timeout=timeout,
+            max_retries=max_retries,
+            http_client=http_client,
+            transport=transport,
+            max_in_flight=max_in_flight,
+        )
 
         login_body: dict[str, Secret] | None = None
         if username is not None and password is not None:
@@ -270,21 +291,22 @@ class AsyncIntelePeer(_BaseClient):
             raise InvalidInputError(f"{what} needs credentials this client was not given")
         return provider
 
-    async def _v4(self, method: str, url: str, **kwargs: Any) -> Response:
+    def _v4(self, method: str, url: str, **kwargs: Any) -> Coroutine[Any, Any, Response]:
         """A call to an Atmosphere v4 endpoint with the v4 token (unless the
         caller's extra headers carry an Authorization of their own)."""
-        extra = kwargs.get("extra_headers") or {}
         auth = self._v4_auth
-        if auth is None and not any(name.lower() == "authorization" for name in extra):
+        if auth is None and not any(
+            name.lower() == "authorization" for name in kwargs.get("extra_headers") or ()
+        ):
             auth = self._require(auth, "this API (a v4 token, or username/password)")
-        return await self._request(method, url, auth=auth, **kwargs)
+        return self._request(method, url, auth=auth, **kwargs)
 
-    async def _smartcomm(self, method: str, url: str, **kwargs: Any) -> Response:
+    def _smartcomm(self, method: str, url: str, **kwargs: Any) -> Coroutine[Any, Any, Response]:
         """A call to SmartCommunicator with its own JWT."""
         auth = self._require(
             self._smartcomm_auth, "SmartCommunicator (username/password or smartcomm_token)"
         )
-        return await self._request(method, url, auth=auth, **kwargs)
+        return self._request(method, url, auth=auth, **kwargs)
 
     @property
     def smartflows(self) -> SmartFlows:
@@ -340,6 +362,8 @@ class AsyncYay(_BaseClient):
         timeout: float | Timeout = DEFAULT_TIMEOUT,
         max_retries: int = 2,
         http_client: httpx.AsyncClient | None = None,
+        transport: TransportName = "httpx",
+        max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
     ) -> None:
         explicit = [v is not None for v in (reseller, user, password)]
         if any(explicit) and not all(explicit):
@@ -376,7 +400,13 @@ class AsyncYay(_BaseClient):
         if self.act_for:
             headers["X-Auth-For"] = self.act_for
         self._auth = StaticHeaders(headers)
-        self._init_core(timeout=timeout, max_retries=max_retries, http_client=http_client)
+        self._init_core(
+            timeout=timeout,
+            max_retries=max_retries,
+            http_client=http_client,
+            transport=transport,
+            max_in_flight=max_in_flight,
+        )
 
     @property
     def callflows(self) -> CallFlows:
@@ -385,10 +415,10 @@ class AsyncYay(_BaseClient):
 
         return CallFlows(self)
 
-    async def _yay(self, method: str, path: str, **kwargs: Any) -> Response:
+    def _yay(self, method: str, path: str, **kwargs: Any) -> Coroutine[Any, Any, Response]:
         """A Yay.com call; an error ``status_code`` in the envelope counts as the
         HTTP status (for retries and errors alike), even under HTTP 2xx."""
-        return await self._request(
+        return self._request(
             method, f"{self.base_url}{path}", auth=self._auth, envelope=True, **kwargs
         )
 

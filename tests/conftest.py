@@ -31,6 +31,25 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield url
 
 
+#: Every (event loop, transport) pair the SDK supports: aiohttp runs under asyncio only.
+LOOPS_AND_TRANSPORTS = [("asyncio", "httpx"), ("asyncio", "aiohttp"), ("trio", "httpx")]
+
+
+@pytest.fixture(params=LOOPS_AND_TRANSPORTS, ids=lambda pair: f"{pair[0]}-{pair[1]}")
+def loop_and_transport(request: pytest.FixtureRequest) -> tuple[str, str]:
+    """For modules that test behaviour on both transports. Such a module overrides
+    ``anyio_backend`` to return ``loop_and_transport[0]``, and passes the
+    `transport` fixture to every client it builds."""
+    pair: tuple[str, str] = request.param
+    return pair
+
+
+@pytest.fixture
+def transport(loop_and_transport: tuple[str, str]) -> str:
+    """The transport name to pass as ``transport=`` (used with `loop_and_transport`)."""
+    return loop_and_transport[1]
+
+
 @pytest.fixture
 def mock() -> Iterator[respx.MockRouter]:
     """respx router; unmatched requests fail the test."""

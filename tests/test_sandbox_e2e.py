@@ -31,6 +31,7 @@ from intelepeer_async import (
     ProvisioningState,
     ServiceURLs,
 )
+from intelepeer_async._http import TransportName
 from intelepeer_async.sandbox import SandboxConfig, SandboxServer, serve
 
 pytestmark = pytest.mark.anyio
@@ -38,6 +39,12 @@ pytestmark = pytest.mark.anyio
 SEND = "/_rest/v4/app/sms/send"
 MDR = "/_rest/v4/app/sms/mdr"
 LOGIN = "/_rest/v4/authenticate"
+
+
+@pytest.fixture
+def anyio_backend(loop_and_transport: tuple[str, str]) -> str:
+    """Every test here runs on each transport (aiohttp under asyncio only)."""
+    return loop_and_transport[0]
 
 
 @pytest.fixture
@@ -50,13 +57,15 @@ def statuses(server: SandboxServer, path: str, method: str | None = None) -> lis
     return [r["status"] for r in server.sandbox.requests(method=method, path=path)]
 
 
-async def test_served_on_loopback(server: SandboxServer) -> None:
+async def test_served_on_loopback(server: SandboxServer, transport: TransportName) -> None:
     assert server.url.startswith("http://127.0.0.1:")
     assert server.port > 0
 
 
-async def test_sms_send_status_provision_and_webhooks(server: SandboxServer) -> None:
-    async with server.intelepeer_client() as ip:
+async def test_sms_send_status_provision_and_webhooks(
+    server: SandboxServer, transport: TransportName
+) -> None:
+    async with server.intelepeer_client(transport=transport) as ip:
         sent = await ip.sms.send(
             from_="+13035550100", to="+13035550111", text="hi", guid="g-1", dlr=True
         )
@@ -102,8 +111,10 @@ async def test_sms_send_status_provision_and_webhooks(server: SandboxServer) -> 
     assert hook == "https://user:********@rx.example.com/sms"  # the password is not shown
 
 
-async def test_sms_refusals_with_documented_codes(server: SandboxServer) -> None:
-    async with server.intelepeer_client(max_retries=0) as ip:
+async def test_sms_refusals_with_documented_codes(
+    server: SandboxServer, transport: TransportName
+) -> None:
+    async with server.intelepeer_client(max_retries=0, transport=transport) as ip:
         with pytest.raises(BadRequestError, match="not been enabled for SMS"):
             await ip.sms.send(from_="+13035550111", to="+13035550100", text="x")
         with pytest.raises(NotFoundError, match="not available for use"):
@@ -117,8 +128,8 @@ async def test_sms_refusals_with_documented_codes(server: SandboxServer) -> None
     assert not server.sandbox.state()["messages"]
 
 
-async def test_smartflows_v4_and_legacy(server: SandboxServer) -> None:
-    async with server.intelepeer_client(max_retries=0) as ip:
+async def test_smartflows_v4_and_legacy(server: SandboxServer, transport: TransportName) -> None:
+    async with server.intelepeer_client(max_retries=0, transport=transport) as ip:
         result = await ip.smartflows.trigger(
             "demo-flow", ani="+17205551212", dnis="+13035550100", variables={"OrderNo": "A-1"}
         )
@@ -139,8 +150,8 @@ async def test_smartflows_v4_and_legacy(server: SandboxServer) -> None:
     assert triggers[0]["variables"] == {"OrderNo": "A-1"}
 
 
-async def test_agents_lifecycle(server: SandboxServer) -> None:
-    async with server.intelepeer_client(max_retries=0) as ip:
+async def test_agents_lifecycle(server: SandboxServer, transport: TransportName) -> None:
+    async with server.intelepeer_client(max_retries=0, transport=transport) as ip:
         # The seed documents "no agents" as a 404 "No Records found": the SDK reads it as [].
         assert await ip.agents.list() == []
         onboarded = await ip.agents.onboard(
@@ -163,7 +174,7 @@ async def test_agents_lifecycle(server: SandboxServer) -> None:
             await ip.agents.offboard("nobody")
 
 
-async def test_callflows_lifecycle(server: SandboxServer) -> None:
+async def test_callflows_lifecycle(server: SandboxServer, transport: TransportName) -> None:
     flow = (
         CallFlowBuilder("Support", extension=501)
         .start("menu")
@@ -172,7 +183,7 @@ async def test_callflows_lifecycle(server: SandboxServer) -> None:
         .voicemail("vm", mailboxes=["5d1e4c52-8a7b-4c8e-9f0a-3b2d1c0e9f8a"])
         .build()
     )
-    async with server.yay_client(max_retries=0) as yay:
+    async with server.yay_client(max_retries=0, transport=transport) as yay:
         assert await yay.callflows.list() == []
         assert await yay.callflows.next_extension() == 500
         created = await yay.callflows.create(flow)
@@ -191,8 +202,8 @@ async def test_callflows_lifecycle(server: SandboxServer) -> None:
             await yay.callflows.delete(created.uuid)
 
 
-async def test_yay_checks_credentials(server: SandboxServer) -> None:
-    async with server.yay_client(password="wrong", max_retries=0) as yay:
+async def test_yay_checks_credentials(server: SandboxServer, transport: TransportName) -> None:
+    async with server.yay_client(password="wrong", max_retries=0, transport=transport) as yay:
         with pytest.raises(AuthenticationError, match="Unauthorized"):
             await yay.callflows.list()
 
@@ -203,9 +214,9 @@ async def test_yay_checks_credentials(server: SandboxServer) -> None:
 TOKEN_GRACE = 2.5
 
 
-async def test_logins_expire_mid_run() -> None:
+async def test_logins_expire_mid_run(transport: TransportName) -> None:
     config = SandboxConfig(clock_rate=0, token_lifetime=600, smartcomm_token_lifetime=3600)
-    async with serve(config) as server, server.intelepeer_client() as ip:
+    async with serve(config) as server, server.intelepeer_client(transport=transport) as ip:
         first = await ip.sms.send(from_="+13035550100", to="+13035550111", text="1")
         assert await ip.agents.list() == []  # no agents yet: the documented 404, read as []
         await anyio.sleep(TOKEN_GRACE)
@@ -223,16 +234,24 @@ async def test_logins_expire_mid_run() -> None:
     assert len(server.sandbox.state()["messages"]) == 2
 
 
-async def test_portal_token_and_legacy_token_url(server: SandboxServer) -> None:
-    async with AsyncIntelePeer(token="demo-portal-token", base_url=server.url) as ip:
+async def test_portal_token_and_legacy_token_url(
+    server: SandboxServer, transport: TransportName
+) -> None:
+    async with AsyncIntelePeer(
+        token="demo-portal-token", base_url=server.url, transport=transport
+    ) as ip:
         await ip.sms.send(from_="+13035550100", to="+13035550111", text="portal token")
     legacy = replace(
         ServiceURLs.all_at(server.url),
         token_url=f"{server.url}/_rest/v4/app/sms/authenticate/get_portal_auth_token",
     )
-    async with AsyncIntelePeer(username="demo", password="demo", urls=legacy) as ip:
+    async with AsyncIntelePeer(
+        username="demo", password="demo", urls=legacy, transport=transport
+    ) as ip:
         await ip.sms.send(from_="+13035550100", to="+13035550111", text="legacy login")
-    async with AsyncIntelePeer(username="demo", password="nope", base_url=server.url) as ip:
+    async with AsyncIntelePeer(
+        username="demo", password="nope", base_url=server.url, transport=transport
+    ) as ip:
         with pytest.raises(AuthenticationError, match="Unauthorized"):
             await ip.sms.send(from_="+13035550100", to="+13035550111", text="x")
     assert len(server.sandbox.state()["messages"]) == 2
@@ -241,9 +260,11 @@ async def test_portal_token_and_legacy_token_url(server: SandboxServer) -> None:
 # -- faults ---------------------------------------------------------------------------
 
 
-async def test_drop_after_processing_a_send_is_not_resent(server: SandboxServer) -> None:
+async def test_drop_after_processing_a_send_is_not_resent(
+    server: SandboxServer, transport: TransportName
+) -> None:
     server.sandbox.add_fault(kind="drop_after", method="POST", path=SEND, times=1)
-    async with server.intelepeer_client() as ip:
+    async with server.intelepeer_client(transport=transport) as ip:
         with pytest.raises(APIConnectionError) as err:
             await ip.sms.send(from_="+13035550100", to="+13035550111", text="paid")
     assert err.value.may_have_been_processed is True
@@ -257,8 +278,10 @@ async def test_drop_after_processing_a_send_is_not_resent(server: SandboxServer)
     assert len(server.sandbox.state()["messages"]) == 1  # it did take effect
 
 
-async def test_drop_before_a_get_is_retried(server: SandboxServer, no_sleep: list[float]) -> None:
-    async with server.intelepeer_client() as ip:
+async def test_drop_before_a_get_is_retried(
+    server: SandboxServer, no_sleep: list[float], transport: TransportName
+) -> None:
+    async with server.intelepeer_client(transport=transport) as ip:
         sent = await ip.sms.send(from_="+13035550100", to="+13035550111", text="x")
         assert sent.refid
         server.sandbox.add_fault(kind="drop_before", method="GET", path=MDR, times=1)
@@ -270,20 +293,22 @@ async def test_drop_before_a_get_is_retried(server: SandboxServer, no_sleep: lis
 
 
 async def test_drop_before_a_post_is_reported_not_processed_server_side(
-    server: SandboxServer,
+    server: SandboxServer, transport: TransportName
 ) -> None:
     server.sandbox.add_fault(kind="drop_before", method="POST", path=SEND, times=1)
-    async with server.intelepeer_client() as ip:
+    async with server.intelepeer_client(transport=transport) as ip:
         with pytest.raises(APIConnectionError):
             await ip.sms.send(from_="+13035550100", to="+13035550111", text="x")
     assert [r["processed"] for r in server.sandbox.requests(path=SEND)] == [False]
     assert server.sandbox.state()["messages"] == []
 
 
-async def test_error_status_faults(server: SandboxServer, no_sleep: list[float]) -> None:
+async def test_error_status_faults(
+    server: SandboxServer, no_sleep: list[float], transport: TransportName
+) -> None:
     sb = server.sandbox
     sb.add_fault(kind="error", status=503, method="POST", path=SEND, times=1)
-    async with server.intelepeer_client() as ip:
+    async with server.intelepeer_client(transport=transport) as ip:
         await ip.sms.send(from_="+13035550100", to="+13035550111", text="refused, then sent")
         assert statuses(server, SEND) == [503, 202]  # 503: refused before processing
         sb.add_fault(kind="error", status=500, method="POST", path=SEND, times=1)
@@ -297,17 +322,19 @@ async def test_error_status_faults(server: SandboxServer, no_sleep: list[float])
     assert len(sb.state()["messages"]) == 1
 
 
-async def test_rate_limit_with_retry_after(server: SandboxServer, no_sleep: list[float]) -> None:
+async def test_rate_limit_with_retry_after(
+    server: SandboxServer, no_sleep: list[float], transport: TransportName
+) -> None:
     server.sandbox.add_fault(kind="rate_limit", retry_after=7, path=SEND, times=1)
-    async with server.intelepeer_client() as ip:
+    async with server.intelepeer_client(transport=transport) as ip:
         await ip.sms.send(from_="+13035550100", to="+13035550111", text="x")
     assert statuses(server, SEND) == [429, 202]
     assert no_sleep == [7.0]
 
 
-async def test_latency_fault(server: SandboxServer) -> None:
+async def test_latency_fault(server: SandboxServer, transport: TransportName) -> None:
     server.sandbox.add_fault(kind="latency", seconds=0.3, method="GET", path=MDR)
-    async with server.intelepeer_client() as ip:
+    async with server.intelepeer_client(transport=transport) as ip:
         sent = await ip.sms.send(from_="+13035550100", to="+13035550111", text="x")
         assert sent.refid
         started = anyio.current_time()

@@ -1,5 +1,6 @@
-"""The transport seam over real loopback sockets and respx: what "never sent" means,
-redirects, and what httpx's own logger may say about the SDK's requests."""
+"""The httpx transport over real loopback sockets and respx: a user's own pool, redirects,
+and what httpx's own logger may say about the SDK's requests. What every transport must
+do alike is in `test_transport_faults.py`, run on each."""
 
 from __future__ import annotations
 
@@ -11,11 +12,11 @@ import pytest
 import respx
 
 import intelepeer_async as ia
-from intelepeer_async import APITimeoutError, AsyncIntelePeer, AsyncYay, Timeout
+from intelepeer_async import APITimeoutError, AsyncIntelePeer, AsyncYay
 
 from .conftest import BASE
 from .helpers import assert_no_secret
-from .loopback import Received, connect_hangs, http_response, loopback_server
+from .loopback import Received, http_response, loopback_server
 
 pytestmark = pytest.mark.anyio
 
@@ -33,7 +34,8 @@ async def send(ip: AsyncIntelePeer, **options: object) -> object:
 
 
 async def test_post_starved_of_a_pooled_connection_was_never_sent() -> None:
-    """Issue 8 item 4: the pool timeout and the budget end together; the pool's wins."""
+    """Issue 8 item 4: the pool timeout and the budget end together; the pool's wins.
+    (A user's own client whose pool is smaller than the client's max_in_flight.)"""
 
     holding = anyio.Event()
 
@@ -66,44 +68,6 @@ async def test_post_starved_of_a_pooled_connection_was_never_sent() -> None:
     assert_no_secret(info.value, TOKEN)
     assert "never reached the server" in str(info.value)
     assert elapsed < 2.0
-
-
-async def test_connect_that_hangs_is_never_sent() -> None:
-    """Issue 8 item 4: ``timeout=2`` makes connect and budget end at the same moment."""
-    with connect_hangs() as base:
-        ip = AsyncIntelePeer(token=TOKEN, base_url=base, timeout=1, max_retries=0)
-        started = anyio.current_time()
-        with pytest.raises(APITimeoutError) as info:
-            await send(ip)
-        await ip.aclose()
-    assert info.value.may_have_been_processed is False
-    assert "never reached the server" in str(info.value)
-    assert anyio.current_time() - started < 2.0
-
-
-async def test_a_post_that_never_left_is_retried_within_the_budget(no_sleep: list[float]) -> None:
-    with connect_hangs() as base:
-        ip = AsyncIntelePeer(
-            token=TOKEN, base_url=base, timeout=Timeout(total=2, connect=0.4), max_retries=2
-        )
-        with pytest.raises(APITimeoutError) as info:
-            await send(ip)
-        await ip.aclose()
-    assert len(no_sleep) == 2  # three attempts, none of which reached the server
-    assert info.value.may_have_been_processed is False
-
-
-async def test_a_server_that_hangs_after_reading_may_have_processed_it() -> None:
-    async def never_answer(request: Received) -> bytes | None:
-        return None
-
-    async with loopback_server(never_answer) as (base, received):
-        ip = AsyncIntelePeer(token=TOKEN, base_url=base, timeout=0.5)
-        with pytest.raises(APITimeoutError) as info:
-            await send(ip)
-        await ip.aclose()
-    assert len(received) == 1
-    assert info.value.may_have_been_processed is True
 
 
 async def test_the_transport_refuses_an_illegal_header_before_writing(
@@ -172,13 +136,21 @@ async def test_httpx_info_line_never_shows_numbers_queries_or_userinfo(
 async def test_httpx_line_is_debug_and_redacted_for_the_sdk(
     mock: respx.MockRouter, caplog: pytest.LogCaptureFixture
 ) -> None:
+    """With a user's own client, httpx logs the SDK's request: at DEBUG, redacted.
+    With the SDK's own client, requests go straight to the pool: httpx logs none."""
     caplog.set_level(logging.DEBUG)
     mock.get(url__startswith="http://ip.test/_rest/v4/my/did/sms/webhook").respond(
         200, json={"tnkey": "+12161112222"}
     )
-    ip = AsyncIntelePeer(token=TOKEN, base_url="http://user:URLPASS@ip.test")
-    await ip.sms.webhooks.get("+12161112222")
-    await ip.aclose()
+    own = httpx.AsyncClient()
+    for http_client in (own, None):
+        ip = AsyncIntelePeer(
+            token=TOKEN, base_url="http://user:URLPASS@ip.test", http_client=http_client
+        )
+        await ip.sms.webhooks.get("+12161112222")
+        await ip.aclose()
+    await own.aclose()
+    assert mock.calls.call_count == 2
     lines = [r for r in caplog.records if r.name == "httpx"]
     assert len(lines) == 1
     assert lines[0].levelno == logging.DEBUG

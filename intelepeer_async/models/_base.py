@@ -9,9 +9,15 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict
 
 
 class VendorModel(BaseModel):
-    """A response model that survives the vendor adding fields: extras are kept."""
+    """A response model that survives the vendor adding fields: extras are kept.
 
-    model_config = ConfigDict(extra="allow", populate_by_name=True, coerce_numbers_to_str=True)
+    Validators are built on a model's first use (`defer_build`), not when its
+    module is imported: importing the SDK stays cheap (issue 10, target 5).
+    """
+
+    model_config = ConfigDict(
+        extra="allow", populate_by_name=True, coerce_numbers_to_str=True, defer_build=True
+    )
 
 
 class LenientEnum(enum.StrEnum):

@@ -13,6 +13,7 @@ as an `UnknownModule` (its problems listed by `CallFlow.validate`).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from functools import cache
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import (
@@ -231,7 +232,10 @@ CallFlowModule = Annotated[
 ]
 
 
-_MODULE = TypeAdapter(CallFlowModule)
+@cache
+def _module_adapter() -> TypeAdapter[CallFlowModule]:
+    # Built on first use, not at import: it compiles every module model (issue 10).
+    return TypeAdapter(CallFlowModule)
 
 
 def _problems(exc: ValidationError) -> list[str]:
@@ -243,7 +247,7 @@ def _problems(exc: ValidationError) -> list[str]:
 def _module_or_raw(value: object) -> object:
     """A module from its JSON, or the JSON kept whole when its model cannot read it."""
     try:
-        return _MODULE.validate_python(value)
+        return _module_adapter().validate_python(value)
     except ValidationError as exc:
         problems = _problems(exc)
     if not isinstance(value, Mapping) or not isinstance(value.get("module"), str):

@@ -45,7 +45,7 @@ class Media(BaseModel):
     Sent as the vendor spells it (``content-type``); strict, since we send it.
     """
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True, defer_build=True)
 
     link: str | None = None
     data: str | None = None

@@ -113,10 +113,10 @@ class SmartFlows:
         }
         for name, value in (variables or {}).items():
             body[name] = _variable(name, value)
-        headers = dict(extra_headers or {})
+        headers = extra_headers
         if flow_token is not None:
             token = flow_token if isinstance(flow_token, FlowToken) else FlowToken(flow_token)
-            headers.update(token.as_headers())
+            headers = {**(extra_headers or {}), **token.as_headers()}
         urls = self._client.urls
         url = (
             f"{urls.smartflows_legacy}/v2/api/apitriggers"

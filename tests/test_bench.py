@@ -1,0 +1,56 @@
+"""`make bench`'s code paths at tiny sizes, so the suites cannot rot (no timing asserted)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from benchmarks._harness import Row
+
+ROOT = Path(__file__).resolve().parent.parent
+KEYS = {"target", "name", "figures", "baseline_figures", "ratio", "goal", "pass", "unit"}
+
+
+def test_every_suite_runs_and_writes_results(tmp_path: Path) -> None:
+    out = tmp_path / "results.json"
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks", "--quick", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=240,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    data = json.loads(out.read_text())
+    rows = data["results"]
+    assert {row["target"] for row in rows} == {"1", "2", "3", "5", "6"}
+    for row in rows:
+        assert set(row) >= KEYS, row["name"]
+        assert row["figures"] and row["baseline_figures"]
+        assert isinstance(row["pass"], bool)
+    assert data["meta"]["quick"] is True
+    assert "| target | what |" in done.stdout
+    no_errors = [r for r in rows if r["name"].startswith(("errors", "numbers whose"))]
+    assert [r["figure"] for r in no_errors] == [0, 0]  # correctness holds even at tiny sizes
+
+
+@pytest.mark.parametrize(
+    ("figures", "baseline", "goal", "limit", "passed"),
+    [
+        ([1.0, 1.2, 5.0], [1.0, 1.0, 1.1], "<= 1.10", None, False),  # median 1.2 / 1.0
+        ([1.0, 1.05, 9.0], [1.0, 1.0, 0.1], "<= 1.10", None, True),  # medians, not means
+        ([120.0], [40.0], "<= 1000", "< 150", True),  # judged on the figure itself
+        ([1.0], [10.0], ">= 0", "== 0", False),
+    ],
+)
+def test_a_row_compares_medians_against_its_goal(
+    figures: list[float], baseline: list[float], goal: str, limit: str | None, passed: bool
+) -> None:
+    row = Row("1", "x", "ms", figures, baseline, goal, limit=limit)
+    assert row.passed is passed
+    assert row.ratio == pytest.approx(row.figure / row.baseline)
