@@ -151,14 +151,24 @@ def interpret(
 
 
 def _encode_json(body: object) -> bytes:
+    """`body` as compact UTF-8 JSON, or `InvalidInputError` saying why it cannot be.
+
+    The encoding is inside the guard too: a lone surrogate (what the environment
+    gives for bytes that are not UTF-8) fails there, and the exception it raises
+    quotes the whole body (a password, a message's text).
+    """
     try:
         text = json.dumps(body, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-    except ValueError:
-        problem = "the request body holds NaN or infinity, which JSON cannot carry"
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        problem = "the request body holds text that is not valid Unicode (a lone surrogate)"
+    except (ValueError, RecursionError):
+        problem = (
+            "the request body holds NaN or infinity, or is circular or nested too deeply,"
+            " which JSON cannot carry"
+        )
     except TypeError:
         problem = "the request body holds a value of a type JSON cannot carry"
-    else:
-        return text.encode("utf-8")
     # Raised outside the handler, so no exception chain carries the body's values.
     raise InvalidInputError(problem)
 
@@ -168,7 +178,11 @@ def with_query(url: str, params: Mapping[str, str] | None) -> str:
     if not params:
         return url
     joiner = "&" if urlsplit(url).query else "?"
-    return url + joiner + urlencode(params, quote_via=quote, safe="")
+    try:
+        return url + joiner + urlencode(params, quote_via=quote, safe="")
+    except UnicodeEncodeError:
+        pass
+    raise InvalidInputError("a query parameter is not valid Unicode text (a lone surrogate)")
 
 
 def _checked_headers(headers: Mapping[str, str] | None) -> dict[str, str]:

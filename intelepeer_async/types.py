@@ -18,6 +18,8 @@ __all__ = [
     "is_e164",
     "is_finite_number",
     "is_short_code",
+    "is_unicode",
+    "not_unicode",
     "validate_address",
     "validate_credential",
     "validate_e164",
@@ -52,10 +54,32 @@ def _describe(value: object) -> str:
     return f"a string of {len(value)} characters"
 
 
+def is_unicode(value: str) -> bool:
+    """True when `value` can be sent as UTF-8: it holds no lone surrogate, which is
+    what ``os.environ``, ``sys.argv`` and file names give for bytes that are not UTF-8."""
+    if value.isascii():
+        return True
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def not_unicode(field: str) -> InvalidInputError:
+    """The error for a `field` that `is_unicode` refused; it never quotes the value."""
+    return InvalidInputError(
+        f"{field} is not valid Unicode text (it holds a lone surrogate, as bytes"
+        " that are not UTF-8 become in the environment or a file name)"
+    )
+
+
 def validate_text(value: object, field: str) -> str:
     """Return `value` if it is a string with something besides white space."""
     if not isinstance(value, str) or not value.strip():
         raise InvalidInputError(f"{field} must be a non-empty string")
+    if not is_unicode(value):
+        raise not_unicode(field)
     return value
 
 
@@ -73,15 +97,18 @@ _HEADER_SAFE = re.compile(r"[\x20-\x7e]+")
 def validate_credential(value: object, field: str, *, in_header: bool, spaces: bool = True) -> str:
     """Return `value` if it can be sent as a credential; the error names `field`, never the value.
 
-    Every credential is a non-empty string without control characters (a
-    trailing newline from a file is a classic). One sent in a header must also
-    be printable ASCII, without spaces at either end (the wire would lose
-    them); `spaces=False` refuses spaces anywhere (tokens).
+    Every credential is a non-empty string of valid Unicode (`is_unicode`)
+    without control characters (a trailing newline from a file is a
+    classic). One sent in a header must also be printable ASCII, without
+    spaces at either end (the wire would lose them); `spaces=False` refuses
+    spaces anywhere (tokens).
     """
     if not isinstance(value, str) or not value:
         raise InvalidInputError(f"{field} must be a non-empty string")
     if _CONTROL.search(value):
         raise InvalidInputError(f"{field} contains a control character (a stray newline?)")
+    if not is_unicode(value):
+        raise not_unicode(field)
     if in_header:
         if not _HEADER_SAFE.fullmatch(value):
             raise InvalidInputError(

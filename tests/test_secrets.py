@@ -53,6 +53,31 @@ def test_credentials_are_checked_when_the_client_is_built(build: object, argumen
     assert_no_secret(info.value, TOKEN, PASSWORD)
 
 
+#: What ``os.environ`` gives for a byte that is not UTF-8 (``$'\xe9'``): a lone surrogate.
+NOT_UNICODE = "\udce9"
+
+
+@pytest.mark.parametrize("source", ["arguments", "environment"])
+def test_a_password_that_is_not_unicode_is_refused_when_the_client_is_built(
+    monkeypatch: pytest.MonkeyPatch, source: str
+) -> None:
+    """Review finding 1: a lone surrogate passed the check, then failed to encode at the
+    first login with a raw UnicodeEncodeError whose args held the password."""
+    password = PASSWORD + NOT_UNICODE
+    if source == "environment":
+        for name in ("INTELEPEER_TOKEN", "INTELEPEER_SMARTCOMM_TOKEN"):
+            monkeypatch.delenv(name, raising=False)
+        monkeypatch.setenv("INTELEPEER_USERNAME", "ann")
+        monkeypatch.setenv("INTELEPEER_PASSWORD", password)
+        with pytest.raises(InvalidInputError) as info:
+            AsyncIntelePeer(base_url=BASE)
+    else:
+        with pytest.raises(InvalidInputError) as info:
+            AsyncIntelePeer(username="ann", password=password, base_url=BASE)
+    assert str(info.value).startswith("password")
+    assert_no_secret(info.value, PASSWORD)
+
+
 async def test_extra_headers_with_a_bad_value_are_refused_before_sending(
     mock: respx.MockRouter, ip: AsyncIntelePeer
 ) -> None:
@@ -204,6 +229,20 @@ def test_client_and_url_reprs_hide_userinfo() -> None:
         lambda ip: ip.sms.send(
             from_="+13035550100", to="+13035550111", text="", media=[{"link": PASSWORD}]
         ),
+        # Review finding 1: text that is not Unicode (a lone surrogate) cannot be encoded.
+        lambda ip: ip.sms.send(
+            from_="+13035550100", to="+13035550111", text=PASSWORD + NOT_UNICODE
+        ),
+        lambda ip: ip.smartflows.trigger(
+            "flow", ani="+13035550100", dnis="+13035550111", variables={"N": PASSWORD + "\ud800"}
+        ),
+        lambda ip: ip.sms.webhooks.set("+12161112222", f"https://u:{PASSWORD}@rx.test/\udc80"),
+        lambda ip: ip.sms.webhooks.set(
+            ["+12161112222", "+12161112223"], f"https://u:{PASSWORD}@rx.test/\udc80"
+        ),
+        lambda ip: ip.sms.status(PASSWORD + NOT_UNICODE),
+        lambda ip: ip.agents.get(PASSWORD + NOT_UNICODE),
+        lambda ip: ip._v4("POST", f"{BASE}/x", json_body={"any": [PASSWORD + NOT_UNICODE]}),
     ],
 )
 async def test_input_errors_chain_nothing(

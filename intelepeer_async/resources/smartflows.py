@@ -13,6 +13,8 @@ from ..types import (
     Secret,
     Timeout,
     is_finite_number,
+    is_unicode,
+    not_unicode,
     validate_credential,
     validate_e164,
     validate_text,
@@ -66,6 +68,8 @@ class FlowToken:
 def _variable(name: object, value: object) -> VariableValue:
     if not isinstance(name, str) or not name:
         raise InvalidInputError("variable names must be non-empty strings")
+    if not is_unicode(name):
+        raise not_unicode("a variable name")
     if name in _RESERVED:
         raise InvalidInputError(f"variable {name!r} collides with the trigger's own {name} field")
     if not isinstance(value, str | int | float | bool):
@@ -74,6 +78,8 @@ def _variable(name: object, value: object) -> VariableValue:
         )
     if isinstance(value, float) and not is_finite_number(value):
         raise InvalidInputError(f"variable {name!r} must be a finite number (JSON has no NaN)")
+    if isinstance(value, str) and not is_unicode(value):
+        raise not_unicode(f"variable {name!r}")
     return value
 
 

@@ -16,7 +16,14 @@ from ..models.sms import (
     SendResult,
     provisioning_state,
 )
-from ..types import Timeout, validate_e164, validate_sender, validate_text
+from ..types import (
+    Timeout,
+    is_unicode,
+    not_unicode,
+    validate_e164,
+    validate_sender,
+    validate_text,
+)
 from .webhooks import Webhooks
 
 if TYPE_CHECKING:
@@ -114,6 +121,8 @@ class Sms:
             raise InvalidInputError("text must be a string")
         if not text and not has_media:
             raise InvalidInputError("text must not be empty (an MMS may have media alone)")
+        if not is_unicode(text):
+            raise not_unicode("text")
         return text
 
     async def status(

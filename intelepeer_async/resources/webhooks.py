@@ -19,7 +19,7 @@ from ..errors import (
     error_message,
 )
 from ..models.sms import WebhookConfig, WebhookResult, provisioning_state
-from ..types import Timeout, validate_address
+from ..types import Timeout, is_unicode, not_unicode, validate_address
 
 if TYPE_CHECKING:
     from ..client import AsyncIntelePeer
@@ -48,6 +48,8 @@ def validate_webhook_url(url: object) -> str:
         raise InvalidInputError("url must be an http:// or https:// URL with a host")
     if any(c.isspace() for c in url):
         raise InvalidInputError("url must not contain whitespace")
+    if not is_unicode(url):
+        raise not_unicode("url")
     return url
 
 
