@@ -59,6 +59,12 @@ __all__ = [
 logger = logging.getLogger("intelepeer_async")
 
 _IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+#: No request is started with less than this much of its budget left (or a tenth
+#: of the budget, if smaller): it would be written, then time out before its
+#: answer, and a billed call would be "may have been processed" for nothing. A
+#: call handed a slot of the in-flight queue, or finishing a login or back-off,
+#: that late fails as never sent instead.
+MIN_TIME_TO_SEND = 0.25
 # Statuses after which an earlier attempt may have taken effect: the server may
 # have acted and then failed to answer. 429 and 503 refuse before acting.
 _MAY_HAVE_ACTED = frozenset({500, 502, 504})
@@ -332,6 +338,7 @@ class HTTPCore:
         parts = urlsplit(url)
         host, path = parts.hostname or "the server", parts.path
 
+        floor = min(MIN_TIME_TO_SEND, budget.total / 10)
         retries_done = 0
         resent_after_401 = False
         earlier_may_have_acted = False
@@ -339,12 +346,6 @@ class HTTPCore:
         while True:
             attempt += 1
             token = await auth.token(deadline) if auth is not None else ""
-            if deadline - anyio.current_time() <= 0:
-                raise APITimeoutError(
-                    f"{method} {host} timed out (budget {budget.total:g}s) before it could be"
-                    " sent; the request never reached the server",
-                    may_have_been_processed=False,
-                )
             started = anyio.current_time()
             # The headers are merged only once the call holds a slot: a queued call
             # keeps as little as it can (thousands may queue at once).
@@ -353,7 +354,7 @@ class HTTPCore:
                 full_url,
                 (base_headers, auth, token, extra),
                 body,
-                deadline,
+                (deadline, floor),
                 budget.connect,
             )
             elapsed = anyio.current_time() - started
@@ -398,7 +399,7 @@ class HTTPCore:
                     continue
 
             delay = self._next_delay(outcome, failure, retries_done, retry_after, idempotent)
-            if delay is not None and anyio.current_time() + delay < deadline:
+            if delay is not None and anyio.current_time() + delay + floor < deadline:
                 retries_done += 1
                 if outcome is Failure.MAYBE_SENT or outcome in _MAY_HAVE_ACTED:
                     earlier_may_have_acted = True
@@ -415,7 +416,9 @@ class HTTPCore:
             if error is not None:
                 raise error
             assert failure is not None
-            raise _connection_error(method, host, failure, budget, idempotent)
+            raise _connection_error(
+                method, host, failure, budget, idempotent, earlier=earlier_may_have_acted
+            )
 
     async def _send(
         self,
@@ -423,21 +426,34 @@ class HTTPCore:
         url: str,
         header_layers: tuple[Mapping[str, str], AuthProvider | None, str, Mapping[str, str]],
         body: bytes | None,
-        deadline: float,
+        deadline_and_floor: tuple[float, float],
         connect_timeout: float,
     ) -> RawResponse | TransportFailure:
         """One exchange within a slot of the in-flight limit: the answer or the failure.
 
         `header_layers` are the SDK's own headers, the credentials (provider and
         token) and the caller's extra headers, merged in that order (later win).
+        Nothing is sent with less than the floor of the budget left before the
+        deadline (`MIN_TIME_TO_SEND`).
         """
-        if not await self._limit.acquire(deadline):
+        deadline, floor = deadline_and_floor
+        queued_from = anyio.current_time()
+        acquired = await self._limit.acquire(deadline)
+        left = deadline - anyio.current_time()
+        if acquired and left < floor:
+            self._limit.release()
+        if not acquired or left < floor:
+            queued = anyio.current_time() > queued_from
             return TransportFailure(
                 Failure.NOT_SENT,
                 timed_out=True,
+                local=acquired,  # a retry could only have less time
                 reason=(
                     f"still queued behind this client's {self._limit.limit} requests"
                     " in flight (max_in_flight) when the budget ran out"
+                    if queued
+                    else f"only {max(left, 0.0):.2f}s of the budget was left:"
+                    " too little to send the request and read its answer"
                 ),
             )
         base, auth, token, extra = header_layers
@@ -481,19 +497,37 @@ class HTTPCore:
 
 
 def _connection_error(
-    method: str, host: str, failure: TransportFailure, budget: Timeout, idempotent: bool
+    method: str,
+    host: str,
+    failure: TransportFailure,
+    budget: Timeout,
+    idempotent: bool,
+    *,
+    earlier: bool,
 ) -> APIConnectionError:
-    maybe_sent = failure.failure is Failure.MAYBE_SENT
+    """The error for a call whose last attempt got no answer.
+
+    `may_have_been_processed` covers every attempt, not the last alone: with
+    `earlier` (an attempt before it may have reached the server: a read
+    timeout, a reset, a 500/502/504), a last attempt that never left does not
+    make the call "never processed".
+    """
+    last_maybe_sent = failure.failure is Failure.MAYBE_SENT
     if failure.timed_out:
         what = f"{method} {host} timed out (budget {budget.total:g}s): {failure.reason}"
     else:
         what = f"{method} {host} failed: {failure.reason}"
-    if maybe_sent and not idempotent:
+    if last_maybe_sent and not idempotent:
         what += (
             "; the request may have been processed by the server, so it was not"
             " retried: check before sending it again"
         )
-    elif not maybe_sent:
+    elif not last_maybe_sent and earlier:
+        what += (
+            "; the last attempt could not be sent, but an earlier attempt may have"
+            " been processed by the server: check before sending it again"
+        )
+    elif not last_maybe_sent:
         what += "; the request never reached the server"
     cls = APITimeoutError if failure.timed_out else APIConnectionError
-    return cls(what, may_have_been_processed=maybe_sent)
+    return cls(what, may_have_been_processed=last_maybe_sent or earlier)

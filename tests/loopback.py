@@ -81,6 +81,32 @@ async def loopback_server(handler: Handler) -> AsyncIterator[tuple[str, list[Rec
     await listener.aclose()
 
 
+@asynccontextmanager
+async def cut_after_one_request() -> AsyncIterator[tuple[str, list[Received]]]:
+    """A server that reads one request, stops listening, then hangs up without an
+    answer: that request may have been processed, and every later connect is refused."""
+    received: list[Received] = []
+    listener = await anyio.create_tcp_listener(local_host="127.0.0.1", local_port=0)
+    port = listener.extra(anyio.abc.SocketAttribute.local_port)  # noqa: S610 - not Django
+
+    async def serve_one() -> None:
+        (only,) = listener.listeners
+        stream = await only.accept()
+        request = await _read_request(stream)
+        if request is not None:
+            received.append(request)
+        await listener.aclose()  # first, so that no retry can connect in between
+        await stream.aclose()
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(serve_one)
+        try:
+            yield f"http://127.0.0.1:{port}", received
+        finally:
+            tg.cancel_scope.cancel()
+    await listener.aclose()
+
+
 @contextmanager
 def connect_hangs() -> Iterator[str]:
     """A base URL on 127.0.0.1 whose connects hang: a listener with a full

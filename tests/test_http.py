@@ -267,6 +267,22 @@ async def test_a_retried_delete_that_finds_nothing_was_deleted(
             await c.request("DELETE", URL)
 
 
+@pytest.mark.parametrize(
+    "first", [httpx.ReadTimeout("slow"), httpx.Response(500)], ids=["read timeout", "500"]
+)
+async def test_may_have_been_processed_covers_every_attempt(
+    mock: respx.MockRouter, no_sleep: list[float], first: Any
+) -> None:
+    """Review finding 2: an attempt that may have acted, then retries that never left."""
+    refused = httpx.ConnectError("refused")
+    route = mock.put(URL).mock(side_effect=[first, refused, refused])
+    with pytest.raises(APIConnectionError) as info:
+        await core().request("PUT", URL, json_body={"x": 1})
+    assert route.call_count == 3
+    assert info.value.may_have_been_processed is True
+    assert "an earlier attempt may have been processed" in str(info.value)
+
+
 async def test_a_first_404_on_delete_is_not_found(mock: respx.MockRouter) -> None:
     mock.delete(URL).respond(404, json={"message": "no such thing"})
     with pytest.raises(NotFoundError):

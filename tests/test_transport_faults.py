@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import gzip
 import logging
+from typing import Any
 
 import anyio
 import pytest
@@ -18,6 +19,8 @@ from intelepeer_async import (
     APIResponseValidationError,
     APITimeoutError,
     AsyncIntelePeer,
+    AsyncYay,
+    CallFlowBuilder,
     IntelePeerError,
     InternalServerError,
     Timeout,
@@ -27,7 +30,13 @@ from intelepeer_async._http import TransportName
 from intelepeer_async.sandbox import SandboxConfig, serve
 
 from .helpers import assert_no_secret
-from .loopback import Received, connect_hangs, http_response, loopback_server
+from .loopback import (
+    Received,
+    connect_hangs,
+    cut_after_one_request,
+    http_response,
+    loopback_server,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -43,6 +52,15 @@ def anyio_backend(loop_and_transport: tuple[str, str]) -> str:
 
 def client(base: str, transport: TransportName, **options: object) -> AsyncIntelePeer:
     return AsyncIntelePeer(token=TOKEN, base_url=base, transport=transport, **options)  # type: ignore[arg-type]
+
+
+def yay(base: str, transport: TransportName, **options: object) -> AsyncYay:
+    return AsyncYay(
+        reseller="r", user="u", password="p", base_url=base, transport=transport, **options
+    )  # type: ignore[arg-type]
+
+
+FLOW = CallFlowBuilder("Support", extension=501).start("busy").busy("busy").build()
 
 
 async def send(ip: AsyncIntelePeer) -> object:
@@ -115,6 +133,64 @@ async def test_a_server_that_hangs_after_reading_may_have_processed_it(
     assert info.value.may_have_been_processed is True
     assert "may have been processed" in str(info.value)
     assert elapsed < 1.5
+
+
+WRITES_RETRIED_LIKE_READS = {
+    "callflows.delete (DELETE)": lambda base, t: yay(base, t).callflows.delete("flow-1"),
+    "callflows.update (PUT)": lambda base, t: yay(base, t).callflows.update("flow-1", FLOW),
+    "webhooks.set (idempotent POST)": lambda base, t: client(base, t).sms.webhooks.set(
+        "+13035550100", "https://rx.example.com/sms"
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    "call", WRITES_RETRIED_LIKE_READS.values(), ids=list(WRITES_RETRIED_LIKE_READS)
+)
+async def test_an_earlier_attempt_that_may_have_acted_is_reported_whatever_the_last(
+    transport: TransportName, no_sleep: list[float], call: Any
+) -> None:
+    """Review finding 2: the first attempt reached the server and was cut off; the
+    retries could not even connect. The call may have been processed all the same."""
+    async with cut_after_one_request() as (base, received):
+        with pytest.raises(APIConnectionError) as info:
+            await call(base, transport)
+    assert len(received) == 1
+    assert len(no_sleep) == 2  # retried, as an idempotent call is
+    assert info.value.may_have_been_processed is True
+    assert "an earlier attempt may have been processed" in str(info.value)
+    assert "never reached the server" not in str(info.value)
+
+
+async def test_a_call_handed_a_slot_with_almost_no_budget_left_is_not_sent(
+    transport: TransportName,
+) -> None:
+    """Review finding 13: with one slot and a hanging server, each queued trigger got
+    the slot with milliseconds left, was sent anyway, and said "may have been processed"."""
+
+    async def never_answer(request: Received) -> bytes | None:
+        return None
+
+    outcomes: list[APITimeoutError] = []
+    async with loopback_server(never_answer) as (base, received):
+        ip = client(base, transport, max_in_flight=1, timeout=1)
+
+        async def one(delay: float) -> None:
+            await anyio.sleep(delay)
+            with pytest.raises(APITimeoutError) as info:
+                await trigger(ip)
+            outcomes.append(info.value)
+
+        with anyio.fail_after(10):
+            async with anyio.create_task_group() as tg:
+                for k in range(4):
+                    tg.start_soon(one, 0.02 * k)
+        await ip.aclose()
+    assert len(received) == 1  # only the first was ever written
+    assert [e.may_have_been_processed for e in outcomes] == [True, False, False, False]
+    for error in outcomes[1:]:
+        assert "never reached the server" in str(error)
+        assert_no_secret(error, TOKEN)
 
 
 async def test_an_illegal_header_is_refused_before_writing(transport: TransportName) -> None:
