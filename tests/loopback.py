@@ -91,6 +91,7 @@ async def cut_after_one_request() -> AsyncIterator[tuple[str, list[Received]]]:
 
     async def serve_one() -> None:
         (only,) = listener.listeners
+        assert isinstance(only, anyio.abc.SocketListener)
         stream = await only.accept()
         request = await _read_request(stream)
         if request is not None:

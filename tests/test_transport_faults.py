@@ -54,10 +54,8 @@ def client(base: str, transport: TransportName, **options: object) -> AsyncIntel
     return AsyncIntelePeer(token=TOKEN, base_url=base, transport=transport, **options)  # type: ignore[arg-type]
 
 
-def yay(base: str, transport: TransportName, **options: object) -> AsyncYay:
-    return AsyncYay(
-        reseller="r", user="u", password="p", base_url=base, transport=transport, **options
-    )  # type: ignore[arg-type]
+def yay(base: str, transport: TransportName) -> AsyncYay:
+    return AsyncYay(reseller="r", user="u", password="p", base_url=base, transport=transport)
 
 
 FLOW = CallFlowBuilder("Support", extension=501).start("busy").busy("busy").build()
