@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import logging
 import random
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import quote, urlencode, urlsplit
@@ -33,6 +33,7 @@ from ._transport import HttpxTransport, RawResponse, Transport, TransportFailure
 from .errors import (
     APIConnectionError,
     APIResponseValidationError,
+    APIStatusError,
     APITimeoutError,
     IntelePeerError,
     InvalidInputError,
@@ -75,12 +76,22 @@ async def _sleep(seconds: float) -> None:
     await anyio.sleep(seconds)
 
 
+#: Says whether an error answer to a retried call means "already done" (see
+#: `HTTPCore.request`'s `gone_if`).
+GonePredicate = Callable[[APIStatusError], bool]
+
+
+def _not_found(error: APIStatusError) -> bool:
+    return error.status_code == 404
+
+
 @dataclass(frozen=True)
 class Response:
     """A successful answer, decoded: `data` is JSON, text, or None for an empty body.
 
-    `gone_after_retry` marks a DELETE whose retry found nothing (404) after an
-    earlier attempt may already have deleted it: reported as deleted.
+    `gone_after_retry` marks a call (a DELETE) whose retry was answered "not
+    there" (404, or what the endpoint's `gone_if` recognises) after an earlier
+    attempt may already have done it: reported as done.
     """
 
     status_code: int
@@ -311,6 +322,7 @@ class HTTPCore:
         timeout: float | Timeout | None = None,
         deadline: float | None = None,
         envelope: bool = False,
+        gone_if: GonePredicate | None = None,
     ) -> Response:
         """Send one API call; retry as the policy allows; raise on any error.
 
@@ -322,6 +334,12 @@ class HTTPCore:
         `timeout` overrides the budget for this call; `deadline` (anyio clock)
         is an absolute one, used by logins that must finish within the budget
         of the call that needed them.
+
+        A DELETE retried after an attempt that may have acted (a read timeout,
+        a reset, a 500/502/504) and then answered 404 returns, marked
+        `gone_after_retry`: the earlier attempt deleted it. `gone_if` names the
+        other error answers that mean the same for this endpoint (an offboard's
+        "not registered"); it is asked only in that situation.
         """
         method = method.upper()
         if idempotent is None:
@@ -338,6 +356,8 @@ class HTTPCore:
         parts = urlsplit(url)
         host, path = parts.hostname or "the server", parts.path
 
+        if method == "DELETE":
+            gone_if = _not_found if gone_if is None else _either(_not_found, gone_if)
         floor = min(MIN_TIME_TO_SEND, budget.total / 10)
         retries_done = 0
         resent_after_401 = False
@@ -382,12 +402,15 @@ class HTTPCore:
                 return response
             if (
                 response is not None
-                and method == "DELETE"
-                and outcome == 404
                 and earlier_may_have_acted
+                and gone_if is not None
+                and isinstance(error, APIStatusError)
+                and gone_if(error)
             ):
-                # An earlier attempt may have deleted it; the retry found it gone.
-                return Response(404, response.data, response.headers, gone_after_retry=True)
+                # An earlier attempt may have done it; the retry found it done.
+                return Response(
+                    error.status_code, response.data, response.headers, gone_after_retry=True
+                )
 
             if outcome == 401 and auth is not None and not resent_after_401:
                 resent_after_401 = True
@@ -494,6 +517,10 @@ class HTTPCore:
             retry_after=retry_after,
             random_fraction=random.random(),  # noqa: S311 - jitter, not crypto
         )
+
+
+def _either(first: GonePredicate, second: GonePredicate) -> GonePredicate:
+    return lambda error: first(error) or second(error)
 
 
 def _connection_error(

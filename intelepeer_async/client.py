@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Self
 from urllib.parse import urlsplit
 
 from ._auth import AuthProvider, LoginToken, StaticHeaders, StaticToken
-from ._http import HTTPCore, Response, TransportName
+from ._http import GonePredicate, HTTPCore, Response, TransportName
 from ._limit import DEFAULT_MAX_IN_FLIGHT
 from ._redact import redact_url
 from ._retry import RetryPolicy
@@ -153,6 +153,7 @@ class _BaseClient:
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | Timeout | None = None,
         envelope: bool = False,
+        gone_if: GonePredicate | None = None,
     ) -> Coroutine[Any, Any, Response]:
         # These helpers return the core's coroutine rather than awaiting it: a
         # call queued for a slot then holds one frame, not four (issue 10:
@@ -167,6 +168,7 @@ class _BaseClient:
             headers=extra_headers,
             timeout=timeout,
             envelope=envelope,
+            gone_if=gone_if,
         )
 
     @property

@@ -286,6 +286,39 @@ async def test_a_retried_offboard_that_finds_nothing_was_offboarded(
     assert result.already_gone
 
 
+NOT_REGISTERED = {
+    "status": "error",
+    "message": "Azure Object ID is not registered with SmartCommunicator",
+}
+
+
+@pytest.mark.parametrize("status", [400, 401])
+async def test_a_retried_offboard_answered_not_registered_was_offboarded(
+    mock: respx.MockRouter, ip: AsyncIntelePeer, no_sleep: list[float], status: int
+) -> None:
+    """Review finding 3: seed 002 answers an offboard of an agent no longer registered
+    with 400 or 401 "not registered"; after an attempt that may have offboarded it, that
+    answer means the first attempt did."""
+    route = mock.delete(f"{AGENTS}/u1").mock(
+        side_effect=[httpx.ReadTimeout("lost"), httpx.Response(status, json=NOT_REGISTERED)]
+    )
+    result = await ip.agents.offboard("u1")
+    assert route.call_count == 2
+    assert result.already_gone
+    assert result.raw == NOT_REGISTERED
+
+
+@pytest.mark.parametrize("status", [400, 401])
+async def test_a_first_offboard_answered_not_registered_still_raises(
+    mock: respx.MockRouter, ip: AsyncIntelePeer, status: int
+) -> None:
+    mock.delete(f"{AGENTS}/u1").respond(status, json=NOT_REGISTERED)
+    with pytest.raises(ia.APIStatusError) as info:
+        await ip.agents.offboard("u1")
+    assert info.value.status_code == status
+    assert info.value.message == NOT_REGISTERED["message"]
+
+
 async def test_the_documented_no_records_404_is_an_empty_list(
     mock: respx.MockRouter, ip: AsyncIntelePeer
 ) -> None:

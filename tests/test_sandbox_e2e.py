@@ -278,6 +278,26 @@ async def test_drop_after_processing_a_send_is_not_resent(
     assert len(server.sandbox.state()["messages"]) == 1  # it did take effect
 
 
+async def test_an_offboard_cut_after_processing_is_reported_offboarded_on_retry(
+    server: SandboxServer, no_sleep: list[float], transport: TransportName
+) -> None:
+    """Review finding 3: the retry is refused "not registered", as seed 002 documents."""
+    async with server.intelepeer_client(transport=transport) as ip:
+        await ip.agents.onboard(
+            user_object_id="u-9", tenant_id="demo-tenant", phone_number="+13035550101"
+        )
+        server.sandbox.add_fault(
+            kind="drop_after", method="DELETE", path="/rest/v1/smartcomm/*", times=1
+        )
+        result = await ip.agents.offboard("u-9")
+    assert result.already_gone is True
+    deletes = server.sandbox.requests(method="DELETE")
+    assert [(r["processed"], r["dropped"]) for r in deletes] == [(True, True), (True, False)]
+    assert deletes[1]["status"] in (400, 401)
+    agent = next(a for a in server.sandbox.state()["agents"] if a["user_object_id"] == "u-9")
+    assert agent["status"] == "offboarded"
+
+
 async def test_drop_before_a_get_is_retried(
     server: SandboxServer, no_sleep: list[float], transport: TransportName
 ) -> None:

@@ -43,8 +43,9 @@ class OnboardResult(VendorModel):
 class OffboardResult(VendorModel):
     """``{"status": "ok"}``.
 
-    `already_gone` is True when a retried offboard found the agent gone (404)
-    after an earlier attempt may have offboarded it: counted as done.
+    `already_gone` is True when a retried offboard was answered that the agent
+    is not there (404, or 400/401 "not registered") after an earlier attempt
+    may have offboarded it: counted as done, and `raw` is that answer.
     """
 
     status: str | None = None

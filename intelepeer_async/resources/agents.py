@@ -12,7 +12,7 @@ from urllib.parse import quote
 from pydantic import ValidationError
 
 from .._http import Response
-from ..errors import InvalidInputError, NotFoundError
+from ..errors import APIStatusError, InvalidInputError, NotFoundError
 from ..models.agents import Agent, OffboardResult, OnboardResult
 from ..types import Timeout, validate_e164, validate_text
 
@@ -39,6 +39,13 @@ def _key_id(key_id: str | None, allowed: frozenset[str]) -> dict[str, str] | Non
 def _is_no_records(error: NotFoundError) -> bool:
     """The list endpoint's documented "nothing here" answer, not some other 404."""
     return error.message.strip().lower().startswith("no records found")
+
+
+def _not_registered(error: APIStatusError) -> bool:
+    """Seed 002's answer to offboarding an agent that is no longer registered
+    (documented as 400 and as 401): "Azure Object ID is not registered with
+    SmartCommunicator". After an attempt that may have offboarded it, it was."""
+    return error.status_code in (400, 401) and "not registered" in error.message.lower()
 
 
 def _unwrap(body: object) -> Any:
@@ -250,9 +257,11 @@ class Agents:
     ) -> OffboardResult:
         """Offboard (delete) an agent.
 
-        A DELETE is retried after a timeout; if a retry then finds the agent
-        gone (404) after an earlier attempt may have offboarded it, that is
-        reported as offboarded (``already_gone=True``), not as `NotFoundError`.
+        A DELETE is retried after a timeout; if a retry is then answered that
+        the agent is not there (404 "Agent not found", or 400/401 "... is not
+        registered with SmartCommunicator", as seed 002 documents for an agent
+        already offboarded) after an earlier attempt may have offboarded it,
+        that is reported as offboarded (``already_gone=True``), not raised.
         """
         response = await self._client._smartcomm(
             "DELETE",
@@ -260,6 +269,7 @@ class Agents:
             params=_key_id(key_id, UPDATE_KEY_IDS),
             extra_headers=extra_headers,
             timeout=timeout,
+            gone_if=_not_registered,
         )
         data = response.data
         status = data.get("status") if isinstance(data, Mapping) else None
