@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 import anyio
 
 from .errors import (
+    MAX_DATA_NESTING,
     APIConnectionError,
     APIResponseValidationError,
     APIStatusError,
@@ -318,16 +319,16 @@ _TOKEN_KEYS = ("token", "access_token", "accessToken", "jwt", "id_token", "authT
 
 
 def _find_token(body: object) -> str | None:
-    if isinstance(body, str):
-        return body.strip().strip('"')
-    if isinstance(body, Mapping):
+    for _ in range(MAX_DATA_NESTING):
+        if isinstance(body, str):
+            return body.strip().strip('"')
+        if not isinstance(body, Mapping):
+            return None
         for key in _TOKEN_KEYS:
             value = body.get(key)
             if isinstance(value, str) and value:
                 return value.strip()
-        nested = body.get("data")
-        if nested is not None and nested is not body:
-            return _find_token(nested)
+        body = body.get("data")
     return None
 
 

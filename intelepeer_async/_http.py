@@ -92,12 +92,18 @@ class Response:
     `gone_after_retry` marks a call (a DELETE) whose retry was answered "not
     there" (404, or what the endpoint's `gone_if` recognises) after an earlier
     attempt may already have done it: reported as done.
+
+    `body_error` says why `data` is None although a body arrived (it could not
+    be decoded). The core never raises for a success's body: the call took
+    effect, and a billed one must return what it can. A resource that needs
+    the body raises `unreadable`, which gives the reason.
     """
 
     status_code: int
     data: Any
     headers: Mapping[str, str] = field(default_factory=dict)
     gone_after_retry: bool = False
+    body_error: str | None = None
 
     @property
     def request_id(self) -> str | None:
@@ -106,6 +112,8 @@ class Response:
     def unreadable(self, what: str, *, succeeded: bool | None = None) -> APIResponseValidationError:
         """The typed error for an answer whose body is not what the API documents."""
         ok = 200 <= self.status_code < 300 if succeeded is None else succeeded
+        if self.body_error:
+            what = f"{what}; {self.body_error}"
         return APIResponseValidationError(
             what,
             status_code=self.status_code,
@@ -116,12 +124,16 @@ class Response:
 
 
 def decode_body(content: bytes) -> Any:
-    """JSON when the body parses as JSON, else its text; None when empty."""
+    """JSON when the body parses as JSON, else its text; None when empty.
+
+    JSON nested deeper than the parser can follow (it raises RecursionError,
+    not ValueError) is kept as text too.
+    """
     if not content.strip():
         return None
     try:
         return json.loads(content)
-    except ValueError:
+    except (ValueError, RecursionError):
         return content.decode("utf-8", errors="replace")
 
 
@@ -131,21 +143,20 @@ def interpret(
     """The one place an answer becomes a result or an error.
 
     Returns the effective status (what the retry policy sees), the decoded
-    response, and the error to raise if the call ends here (None on success).
+    response, and the error to raise if the call ends here (None on success,
+    even when the body could not be decoded).
     With `envelope` (Yay.com), a JSON object whose ``status_code`` is an error
     counts as that status even under HTTP 2xx, for retries and errors alike.
     """
     data = None if raw.body_error else decode_body(raw.content)
-    response = Response(raw.status_code, data, raw.headers)
+    response = Response(raw.status_code, data, raw.headers, body_error=raw.body_error)
     status = raw.status_code
     if envelope and 200 <= status < 300 and isinstance(data, Mapping):
         code = data.get("status_code")
         if isinstance(code, int) and not isinstance(code, bool) and code >= 400:
             status = code
     if 200 <= status < 300:
-        if raw.body_error:
-            return status, response, response.unreadable(raw.body_error)
-        return status, response, None
+        return status, response, None  # whatever its body: see `Response.body_error`
     if 300 <= status < 400:
         target = redact_url(raw.headers.get("location", "")) or "nowhere"
         message = (

@@ -283,6 +283,8 @@ class AsyncIntelePeer(_BaseClient):
             response = await core.request(
                 "POST", url, json_body=body, idempotent=True, deadline=deadline
             )
+            if response.body_error:
+                raise response.unreadable("the login's answer has no token")
             return response.data
 
         host = urlsplit(url).hostname or url

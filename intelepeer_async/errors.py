@@ -227,18 +227,24 @@ _MESSAGE_KEYS = ("message", "error", "detail", "status_message", "error_descript
 _REQUEST_ID_HEADERS = ("x-request-id", "request-id", "x-amzn-requestid", "x-correlation-id")
 
 
+#: How many levels of ``{"data": ...}`` wrapping the readers of answers look
+#: through: enough for every shape in the spec, and never a recursion as deep as
+#: a hostile answer.
+MAX_DATA_NESTING = 8
+
+
 def error_message(body: object, fallback: str) -> str:
     """The vendor's error text from any body shape in the spec, else `fallback`."""
-    if isinstance(body, Mapping):
+    for _ in range(MAX_DATA_NESTING):
+        if not isinstance(body, Mapping):
+            break
         for key in _MESSAGE_KEYS:
-            value = body.get(key)
-            text = _as_text(value)
+            text = _as_text(body.get(key))
             if text:
                 return text
-        nested = body.get("data")
-        if isinstance(nested, Mapping):
-            return error_message(nested, fallback)
-        return fallback
+        body = body.get("data")
+        if not isinstance(body, Mapping):
+            return fallback
     if isinstance(body, str) and body.strip():
         text = body.strip()
         return text if len(text) <= 500 else text[:500] + "..."
@@ -252,7 +258,8 @@ def _as_text(value: object) -> str | None:
         inner = value.get("message") or value.get("msg") or value.get("detail")
         return inner if isinstance(inner, str) and inner else None
     if isinstance(value, list) and value:
-        parts = [_as_text(item) or (item if isinstance(item, str) else None) for item in value]
+        # One level: a list of texts or of {"message": ...}; never a list within a list.
+        parts = [_as_text(item) if isinstance(item, str | Mapping) else None for item in value]
         joined = "; ".join(p for p in parts if p)
         return joined or None
     return None

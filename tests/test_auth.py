@@ -240,6 +240,35 @@ async def test_a_failing_login_is_shared_by_its_waiters(
     assert not any(isinstance(e, InternalServerError) for e in errors)
 
 
+async def test_a_login_answer_nested_too_deeply_is_one_shared_failure(
+    mock: respx.MockRouter,
+) -> None:
+    """Review finding 4: the RecursionError left the login "abandoned", so each waiter
+    logged in again."""
+    gate = anyio.Event()
+
+    async def too_deep(request: httpx.Request) -> httpx.Response:
+        await gate.wait()
+        return httpx.Response(200, content=b"[" * 100_000 + b"]" * 100_000)
+
+    auth = mock.post(AUTH_URL).mock(side_effect=too_deep)
+    api = mock.get(API_URL).mock(return_value=httpx.Response(200))
+    ip = client(username="ann", password=PASSWORD)
+    errors: list[BaseException | None] = []
+
+    async def one() -> None:
+        errors.append(await outcome(ip._v4("GET", API_URL)))
+
+    async with anyio.create_task_group() as tg:
+        for _ in range(5):
+            tg.start_soon(one)
+        await anyio.wait_all_tasks_blocked()
+        gate.set()
+    assert auth.call_count == 1
+    assert api.call_count == 0
+    assert len(errors) == 5 and all(type(e) is ia.LoginError for e in errors)
+
+
 async def test_the_login_runs_inside_the_callers_budget(mock: respx.MockRouter) -> None:
     """Issue 8 item 1: ``with_options(timeout=1)`` on a client built with 6."""
     mock.post(AUTH_URL).mock(side_effect=Hang())

@@ -13,7 +13,6 @@ from intelepeer_async import (
     APIConnectionError,
     APIResponseValidationError,
     APITimeoutError,
-    IntelePeerError,
     InternalServerError,
     InvalidInputError,
     NotFoundError,
@@ -331,7 +330,10 @@ async def test_without_envelope_a_status_code_field_is_just_data(mock: respx.Moc
 # -- bodies that cannot be read (issue 8 items 14 and 16) -----------------------
 
 
-async def test_a_broken_gzip_body_is_a_typed_error() -> None:
+async def test_a_broken_gzip_body_is_no_data_and_says_why() -> None:
+    """The core never raises for a 2xx's body (review finding 5: a billed call took
+    effect); the resource that needs the body raises `response.unreadable`, which
+    says why there is none."""
     broken = {"Content-Encoding": "gzip", "Content-Type": "application/json"}
 
     async def answer(request: Received) -> bytes:
@@ -340,15 +342,27 @@ async def test_a_broken_gzip_body_is_a_typed_error() -> None:
 
     async with loopback_server(answer) as (base, _):
         c = core(max_retries=0)
-        with pytest.raises(IntelePeerError) as info:
-            await c.request("GET", f"{base}/ok")
+        response = await c.request("GET", f"{base}/ok")
         with pytest.raises(InternalServerError):
             await c.request("GET", f"{base}/fails")
         await c.aclose()
-    assert isinstance(info.value, APIResponseValidationError)
-    assert info.value.status_code == 200
-    assert info.value.succeeded
-    assert "gzip" in str(info.value)
+    assert (response.status_code, response.data) == (200, None)
+    assert response.body_error is not None and "gzip" in response.body_error
+    error = response.unreadable("the record is not a JSON object")
+    assert isinstance(error, APIResponseValidationError)
+    assert (error.status_code, error.succeeded) == (200, True)
+    assert "gzip" in str(error)
+
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+async def test_a_body_nested_too_deeply_to_parse_is_text(
+    mock: respx.MockRouter, method: str
+) -> None:
+    """Review finding 4: ``json.loads`` raises RecursionError, not ValueError."""
+    deep = b"[" * 100_000 + b"]" * 100_000
+    mock.route(method=method, url=URL).respond(200, content=deep)
+    response = await core().request(method, URL)
+    assert response.data == deep.decode()
 
 
 async def test_a_nan_in_a_body_is_refused_before_sending(mock: respx.MockRouter) -> None:

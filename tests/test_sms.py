@@ -287,6 +287,25 @@ async def test_a_billed_send_returns_whatever_its_answer(
     assert result.raw == "<html>Accepted</html>"
 
 
+#: More nesting than ``json.loads`` can follow: it raises RecursionError.
+TOO_DEEP = b"[" * 100_000 + b"]" * 100_000
+
+
+async def test_an_answer_nested_too_deeply_to_parse_is_kept_as_text(
+    mock: respx.MockRouter, ip: AsyncIntelePeer
+) -> None:
+    """Review finding 4: a raw RecursionError, even after a billed 202."""
+    route = mock.post(SEND).respond(202, content=TOO_DEEP)
+    result = await ip.sms.send(from_="+13035550100", to="+13035550111", text="hi")
+    assert route.call_count == 1
+    assert (result.status_code, result.refid) == (202, None)
+    assert result.raw == TOO_DEEP.decode()
+    mock.get(MDR).respond(200, content=TOO_DEEP)
+    with pytest.raises(ia.APIResponseValidationError) as info:
+        await ip.sms.status("R1")
+    assert info.value.status_code == 200
+
+
 async def test_mime_base64_with_line_breaks_is_accepted(
     mock: respx.MockRouter, ip: AsyncIntelePeer
 ) -> None:

@@ -23,7 +23,9 @@ from intelepeer_async import (
     CallFlowBuilder,
     IntelePeerError,
     InternalServerError,
+    SendResult,
     Timeout,
+    TriggerResult,
     UnexpectedRedirectError,
 )
 from intelepeer_async._http import TransportName
@@ -61,11 +63,11 @@ def yay(base: str, transport: TransportName) -> AsyncYay:
 FLOW = CallFlowBuilder("Support", extension=501).start("busy").busy("busy").build()
 
 
-async def send(ip: AsyncIntelePeer) -> object:
+async def send(ip: AsyncIntelePeer) -> SendResult:
     return await ip.sms.send(from_="+13035550100", to="+13035550111", text="hello")
 
 
-async def trigger(ip: AsyncIntelePeer) -> object:
+async def trigger(ip: AsyncIntelePeer) -> TriggerResult:
     return await ip.smartflows.trigger("demo-flow", ani="+17205551212", dnis="+13035550100")
 
 
@@ -90,7 +92,7 @@ async def test_a_post_that_never_left_is_retried_within_the_budget(
     transport: TransportName, no_sleep: list[float]
 ) -> None:
     with connect_hangs() as base:
-        ip = client(base, transport, timeout=Timeout(total=2, connect=0.4), max_retries=2)
+        ip = client(base, transport, timeout=Timeout(total=3, connect=0.4), max_retries=2)
         with pytest.raises(APITimeoutError) as info:
             await send(ip)
         await ip.aclose()
@@ -254,13 +256,36 @@ async def test_gzip_bodies_are_decoded_and_a_broken_one_is_a_typed_error(
         config = await ip.sms.webhooks.get("+12161112222")
         assert config.number == "+12161112222"
         with pytest.raises(IntelePeerError) as info:
-            await ip._v4("GET", f"{base}/ok")
+            await ip.sms.status("R1")
         with pytest.raises(InternalServerError):
             await ip._v4("GET", f"{base}/fails")
         await ip.aclose()
     assert isinstance(info.value, APIResponseValidationError)
     assert (info.value.status_code, info.value.succeeded) == (200, True)
     assert "gzip" in str(info.value)
+
+
+async def test_a_billed_call_answered_2xx_with_an_undecodable_body_returns(
+    transport: TransportName,
+) -> None:
+    """Review finding 5: the send took effect (202), so it returns, with raw None,
+    instead of an error a user would answer by sending again."""
+
+    async def answer(request: Received) -> bytes:
+        return http_response(202, b"this is not gzip", {"Content-Encoding": "gzip"})
+
+    async with loopback_server(answer) as (base, received):
+        ip = client(base, transport, smartcomm_token="a.b.c", customer_id=1)
+        sent = await send(ip)
+        triggered = await trigger(ip)
+        onboarded = await ip.agents.onboard(
+            user_object_id="u1", tenant_id="t1", phone_number="+13035550101"
+        )
+        await ip.aclose()
+    assert len(received) == 3
+    assert (sent.status_code, sent.raw, sent.refid) == (202, None, None)
+    assert (triggered.accepted, triggered.status_code, triggered.raw) == (True, 202, None)
+    assert (onboarded.message, onboarded.raw) == (None, None)
 
 
 async def test_userinfo_is_sent_as_basic_and_never_logged_above_debug(

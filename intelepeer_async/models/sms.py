@@ -99,7 +99,8 @@ class Media(BaseModel):
 
 
 class SendResult(VendorModel):
-    """What the send endpoint answered. Its shape is undocumented: `raw` holds it all.
+    """What the send endpoint answered. Its shape is undocumented: `raw` holds it all
+    (None for an empty body, or one that could not be decoded).
 
     `refid` is filled when the body carries one (at the top or under ``data``),
     so it can be passed to ``sms.status``.

@@ -179,7 +179,7 @@ class Agents:
         """Add an agent. Not retried once it may have reached the server.
 
         Any 2xx answer is returned, whatever its body (`raw`; the seed's own
-        example is not valid JSON).
+        example is not valid JSON; None if the body could not be decoded).
         """
         body: dict[str, str] = {
             "user_object_id": validate_text(user_object_id, "user_object_id"),

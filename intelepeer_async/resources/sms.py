@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import ValidationError
 
-from ..errors import InvalidInputError
+from ..errors import MAX_DATA_NESTING, InvalidInputError
 from ..models.sms import (
     MAX_INLINE_MEDIA_BYTES,
     Media,
@@ -52,12 +52,15 @@ def _media(items: Sequence[Media | Mapping[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _find_refid(body: object) -> str | None:
-    if isinstance(body, Mapping):
+    """The message's refid, at the top of the answer or under (a few levels of) ``data``."""
+    for _ in range(MAX_DATA_NESTING):
+        if not isinstance(body, Mapping):
+            return None
         for key in ("refid", "refId", "messageId", "message_id"):
             value = body.get(key)
             if isinstance(value, str) and value:
                 return value
-        return _find_refid(body.get("data"))
+        body = body.get("data")
     return None
 
 
@@ -89,7 +92,8 @@ class Sms:
         `include_accepted` for the "accepted" receipt as well. After a read
         timeout this raises `APITimeoutError` with ``may_have_been_processed``:
         check before sending again. Whatever a 2xx answer's body holds (its
-        shape is undocumented), the result is returned with it in `raw`.
+        shape is undocumented), the result is returned with it in `raw` (None
+        when the body could not be decoded, a broken gzip stream, say).
         """
         body: dict[str, Any] = {
             "from": validate_sender(from_, "from_"),

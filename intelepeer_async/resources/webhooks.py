@@ -115,19 +115,21 @@ def _match(entries: Sequence[Mapping[str, Any]], numbers: Sequence[str]) -> list
     ]
 
 
-def _parse_set(body: object, numbers: Sequence[str], http_status: int) -> list[WebhookResult]:
+def _parse_set(response: Response, numbers: Sequence[str]) -> list[WebhookResult]:
+    body = response.data
     if isinstance(body, Mapping) and isinstance(body.get("endpoints"), list):
         entries = [e for e in body["endpoints"] if isinstance(e, Mapping)]
         return _match(entries, numbers)
     if isinstance(body, Mapping) and len(numbers) == 1:
         single = dict(body)
-        single.setdefault("code", http_status)
+        single.setdefault("code", response.status_code)
         return [_result_from(single, numbers[0])]
+    why = f" ({response.body_error})" if response.body_error else ""
     return [
         WebhookResult(
             number=n,
             status=None,
-            error=f"the answer (HTTP {http_status}) could not be read;"
+            error=f"the answer (HTTP {response.status_code}) could not be read{why};"
             " the webhook may or may not have been set",
         )
         for n in numbers
@@ -198,7 +200,7 @@ class Webhooks:
             response = await self._post([numbers], webhook, options)
             if not isinstance(response.data, Mapping):
                 raise response.unreadable("the answer is not a JSON object")
-            return _parse_set(response.data, [numbers], response.status_code)[0]
+            return _parse_set(response, [numbers])[0]
         wanted = [validate_address(n, f"numbers[{i}]") for i, n in enumerate(numbers)]
         if not wanted:
             raise InvalidInputError("numbers must not be empty")
@@ -245,7 +247,7 @@ class Webhooks:
             logger.warning("webhook chunk failed unexpectedly: %s", type(exc).__name__)
             error = f"unexpected error ({type(exc).__name__})"
         else:
-            return _parse_set(response.data, numbers, response.status_code)
+            return _parse_set(response, numbers)
         logger.debug("webhook chunk of %d numbers failed: %s", len(numbers), status)
         return [WebhookResult(number=n, status=status, error=error) for n in numbers]
 
