@@ -43,7 +43,7 @@ from ._transport import (
     time_left_to_send,
     unsendable_url,
 )
-from .errors import InvalidInputError
+from .errors import ClientClosedError, InvalidInputError
 
 try:
     import aiohttp
@@ -150,7 +150,7 @@ class AiohttpTransport:
                 " transport (leave transport unset); the call was never sent"
             )
         if self._closed:
-            raise RuntimeError("the client has been closed")
+            raise ClientClosedError
         loop = asyncio.get_running_loop()
         if self._session is None:
             self._session = self._new_session()

@@ -35,6 +35,7 @@ from .errors import (
     APIResponseValidationError,
     APIStatusError,
     APITimeoutError,
+    ClientClosedError,
     IntelePeerError,
     InvalidInputError,
     UnexpectedRedirectError,
@@ -54,6 +55,7 @@ __all__ = [
     "build_transport",
     "decode_body",
     "interpret",
+    "merge_headers",
     "with_query",
 ]
 
@@ -213,7 +215,29 @@ def with_query(url: str, params: Mapping[str, str] | None) -> str:
     raise InvalidInputError("a query parameter is not valid Unicode text (a lone surrogate)")
 
 
+#: Headers the transport owns: they frame the request on the wire (length, chunking,
+#: connection), route it (Host) or say how the answer is encoded, which the SDK
+#: decodes itself. A caller's value would contradict the transport's.
+_TRANSPORT_HEADERS = frozenset(
+    {
+        "accept-encoding",
+        "connection",
+        "content-encoding",
+        "content-length",
+        "expect",
+        "host",
+        "keep-alive",
+        "proxy-connection",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+    }
+)
+
+
 def _checked_headers(headers: Mapping[str, str] | None) -> dict[str, str]:
+    """The caller's extra headers, checked before anything is sent."""
     if not headers:
         return {}
     if not isinstance(headers, Mapping):
@@ -221,7 +245,34 @@ def _checked_headers(headers: Mapping[str, str] | None) -> dict[str, str]:
     problem = header_problem(headers)
     if problem is not None:
         raise InvalidInputError(f"extra_headers: {problem}")
+    seen: set[str] = set()
+    for name in headers:
+        key = name.lower()
+        if key in _TRANSPORT_HEADERS:
+            raise InvalidInputError(
+                f"extra_headers may not set {name}: the transport sets it, to frame,"
+                " route or decode the request"
+            )
+        if key in seen:
+            raise InvalidInputError(f"extra_headers names {name} twice (header names ignore case)")
+        seen.add(key)
     return dict(headers)
+
+
+def merge_headers(*layers: Mapping[str, str]) -> dict[str, str]:
+    """`layers` merged, later ones winning, header names compared ignoring case (HTTP's
+    rule): ``x-auth-user`` replaces ``X-Auth-User`` instead of going out beside it."""
+    merged: dict[str, str] = {}
+    spelled: dict[str, str] = {}  # lower-case name -> the spelling in `merged`
+    for layer in layers:
+        for name, value in layer.items():
+            key = name.lower()
+            earlier = spelled.get(key)
+            if earlier is not None and earlier != name:
+                del merged[earlier]
+            spelled[key] = name
+            merged[name] = value
+    return merged
 
 
 TransportName = Literal["httpx", "aiohttp"]
@@ -339,9 +390,11 @@ class HTTPCore:
 
         `idempotent` defaults from the method (GET/PUT/DELETE yes, POST/PATCH no).
         Pass True for a POST that is safe to repeat (a login, setting a webhook).
-        `headers` are the caller's extra headers: sent as given, over the SDK's
-        own; when they carry every header `auth` would set, the client's
-        credentials are not used for this call (no login, no refresh).
+        `headers` are the caller's extra headers: sent as given, each replacing
+        the SDK's header of the same name whatever its case; the transport's own
+        (Content-Length, Host, ...: `_TRANSPORT_HEADERS`) are refused. When they
+        carry every header `auth` would set, the client's credentials are not
+        used for this call (no login, no refresh).
         `timeout` overrides the budget for this call; `deadline` (anyio clock)
         is an absolute one, used by logins that must finish within the budget
         of the call that needed them.
@@ -352,6 +405,8 @@ class HTTPCore:
         other error answers that mean the same for this endpoint (an offboard's
         "not registered"); it is asked only in that situation.
         """
+        if self._transport.is_closed:
+            raise ClientClosedError
         method = method.upper()
         if idempotent is None:
             idempotent = method in _IDEMPOTENT_METHODS
@@ -380,14 +435,20 @@ class HTTPCore:
             started = anyio.current_time()
             # The headers are merged only once the call holds a slot: a queued call
             # keeps as little as it can (thousands may queue at once).
-            result = await self._send(
-                method,
-                full_url,
-                (base_headers, auth, token, extra),
-                body,
-                (deadline, floor),
-                budget.connect,
-            )
+            try:
+                result = await self._send(
+                    method,
+                    full_url,
+                    (base_headers, auth, token, extra),
+                    body,
+                    (deadline, floor),
+                    budget.connect,
+                )
+            except ClientClosedError:
+                # Closed during a back-off: the retry never left, an earlier try may have.
+                raise ClientClosedError(
+                    earlier_attempt_may_have_acted=earlier_may_have_acted
+                ) from None
             elapsed = anyio.current_time() - started
 
             failure: TransportFailure | None = None
@@ -433,7 +494,11 @@ class HTTPCore:
                     continue
 
             delay = self._next_delay(outcome, failure, retries_done, retry_after, idempotent)
-            if delay is not None and anyio.current_time() + delay + floor < deadline:
+            if (
+                delay is not None
+                and anyio.current_time() + delay + floor < deadline
+                and not self._transport.is_closed  # closed under it: report this failure
+            ):
                 retries_done += 1
                 if outcome is Failure.MAYBE_SENT or outcome in _MAY_HAVE_ACTED:
                     earlier_may_have_acted = True
@@ -491,10 +556,12 @@ class HTTPCore:
                 ),
             )
         base, auth, token, extra = header_layers
-        if auth is not None:
-            headers: Mapping[str, str] = {**base, **auth.headers(token), **extra}
+        credentials = auth.headers(token) if auth is not None else None
+        if extra:
+            headers: Mapping[str, str] = merge_headers(base, credentials or {}, extra)
         else:
-            headers = {**base, **extra} if extra else base
+            # The SDK's own layers never share a name: a plain merge is enough.
+            headers = {**base, **credentials} if credentials else base
         try:
             return await self._transport.send(
                 method, url, headers, body, deadline=deadline, connect_timeout=connect_timeout

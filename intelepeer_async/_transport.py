@@ -34,6 +34,7 @@ import httpx
 
 from ._redact import redact_headers, redact_url
 from ._retry import Failure
+from .errors import ClientClosedError
 
 __all__ = [
     "BACKSTOP_GRACE",
@@ -322,7 +323,7 @@ class HttpxTransport:
         connect_timeout: float,
     ) -> RawResponse:
         if self.is_closed:
-            raise RuntimeError("Cannot send a request, as the client has been closed.")
+            raise ClientClosedError
         client = self.client
         remaining = time_left_to_send(headers, deadline)
         connect = min(connect_timeout, remaining)

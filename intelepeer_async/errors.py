@@ -20,6 +20,7 @@ __all__ = [
     "APITimeoutError",
     "AuthenticationError",
     "BadRequestError",
+    "ClientClosedError",
     "ConflictError",
     "IntelePeerError",
     "InternalServerError",
@@ -48,6 +49,33 @@ class InvalidInputError(IntelePeerError, ValueError):
     def __init__(self, message: str, problems: Sequence[str] | None = None) -> None:
         self.problems: list[str] = list(problems) if problems else [message]
         super().__init__(message)
+
+
+class ClientClosedError(IntelePeerError, RuntimeError):
+    """The client was closed (``aclose``, or the end of its ``async with``) before
+    this call could be sent. Also a `RuntimeError`: using a closed client is a
+    mistake in the program, not a network failure, and is never retried.
+
+    `may_have_been_processed` is False unless an earlier attempt of the same call
+    (before a retry the close cut short) may have reached the server.
+    """
+
+    def __init__(self, *, earlier_attempt_may_have_acted: bool = False) -> None:
+        self._may_have_been_processed = earlier_attempt_may_have_acted
+        message = "the client is closed (aclose, or the end of its async with): "
+        if earlier_attempt_may_have_acted:
+            message += (
+                "the retry was never sent, but an earlier attempt may have been processed"
+                " by the server: check before sending it again"
+            )
+        else:
+            message += "the call was never sent"
+        super().__init__(message)
+
+    @property
+    def may_have_been_processed(self) -> bool:
+        """Whether an earlier attempt of this call may have reached the server."""
+        return self._may_have_been_processed
 
 
 class APIConnectionError(IntelePeerError):

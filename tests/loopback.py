@@ -5,7 +5,7 @@ from __future__ import annotations
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import anyio
 from anyio.abc import SocketStream
@@ -15,8 +15,13 @@ from anyio.abc import SocketStream
 class Received:
     method: str
     target: str
-    headers: dict[str, str]
+    headers: dict[str, str]  # lower-case names; a repeated header keeps its last value
     body: bytes
+    header_lines: list[tuple[str, str]] = field(default_factory=list)  # as sent
+
+    def values(self, name: str) -> list[str]:
+        """Every value sent under `name` (any case): more than one is a duplicate."""
+        return [value for key, value in self.header_lines if key.lower() == name.lower()]
 
 
 #: Given a request, the raw response bytes to send, or None to hold the connection.
@@ -39,14 +44,15 @@ async def _read_request(stream: SocketStream) -> Received | None:
     head, _, body = data.partition(b"\r\n\r\n")
     request_line, *header_lines = head.decode("latin-1").split("\r\n")
     method, target, _ = request_line.split(" ", 2)
-    headers = {}
+    lines = []
     for line in header_lines:
         name, _, value = line.partition(":")
-        headers[name.strip().lower()] = value.strip()
+        lines.append((name.strip(), value.strip()))
+    headers = {name.lower(): value for name, value in lines}
     length = int(headers.get("content-length", "0"))
     while len(body) < length:
         body += await stream.receive(65536)
-    return Received(method, target, headers, body)
+    return Received(method, target, headers, body, lines)
 
 
 @asynccontextmanager

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from .._http import merge_headers
 from ..errors import InvalidInputError
 from ..models.smartflows import TriggerResult
 from ..types import (
@@ -122,7 +123,7 @@ class SmartFlows:
         headers = extra_headers
         if flow_token is not None:
             token = flow_token if isinstance(flow_token, FlowToken) else FlowToken(flow_token)
-            headers = {**(extra_headers or {}), **token.as_headers()}
+            headers = merge_headers(extra_headers or {}, token.as_headers())
         urls = self._client.urls
         url = (
             f"{urls.smartflows_legacy}/v2/api/apitriggers"
