@@ -72,6 +72,11 @@ def _detail(status_code: int, message: str, request_id: str | None) -> str:
     return f"{detail} (request id {request_id})" if request_id else detail
 
 
+#: Statuses with which a server refuses a request BEFORE doing anything: the one
+#: place that says so (the retry policy resends even a paid POST after these).
+REFUSED_BEFORE_PROCESSING = frozenset({429, 503})
+
+
 class APIStatusError(IntelePeerError):
     """The server answered with an error status.
 
@@ -96,6 +101,17 @@ class APIStatusError(IntelePeerError):
         self.request_id = request_id
         self.response = response
         super().__init__(_detail(status_code, message, request_id))
+
+    @property
+    def may_have_been_processed(self) -> bool:
+        """Whether the server may have acted on the request despite the error.
+
+        True for a 5xx other than 503: the server (or a gateway in front of it)
+        failed somewhere while handling it, so a paid call such as an SMS may
+        have gone out; check before sending it again. False for 4xx and 3xx
+        (refused) and for 429/503 (refused before processing).
+        """
+        return self.status_code >= 500 and self.status_code not in REFUSED_BEFORE_PROCESSING
 
 
 class UnexpectedRedirectError(APIStatusError):
