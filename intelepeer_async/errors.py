@@ -59,8 +59,13 @@ class APIConnectionError(IntelePeerError):
     """
 
     def __init__(self, message: str, *, may_have_been_processed: bool) -> None:
-        self.may_have_been_processed = may_have_been_processed
+        self._may_have_been_processed = may_have_been_processed
         super().__init__(message)
+
+    @property
+    def may_have_been_processed(self) -> bool:
+        """Whether the request may have reached the server before the failure."""
+        return self._may_have_been_processed
 
 
 class APITimeoutError(APIConnectionError):
@@ -197,13 +202,17 @@ class LoginError(IntelePeerError):
         body: object = None,
         request_id: str | None = None,
     ) -> None:
-        self.may_have_been_processed = False
         self.status_code = status_code
         self.message = message if message is not None else description
         self.body = body
         self.request_id = request_id
         self.response: RawResponse | None = None
         Exception.__init__(self, description)
+
+    @property
+    def may_have_been_processed(self) -> bool:
+        """Always False: the call that needed the login was never sent."""
+        return False
 
 
 class LoginTimeoutError(LoginError, APITimeoutError):
