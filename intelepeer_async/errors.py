@@ -24,6 +24,7 @@ __all__ = [
     "IntelePeerError",
     "InternalServerError",
     "InvalidInputError",
+    "LoginConnectionError",
     "LoginError",
     "LoginRefusedError",
     "LoginTimeoutError",
@@ -217,6 +218,12 @@ class LoginError(IntelePeerError):
 
 class LoginTimeoutError(LoginError, APITimeoutError):
     """The login did not finish within the call's time budget (also an `APITimeoutError`)."""
+
+
+class LoginConnectionError(LoginError, APIConnectionError):
+    """The login got no answer (refused connection, DNS, reset): also an
+    `APIConnectionError`, so code (and the CLI's exit code 4) that handles an
+    unreachable server handles an unreachable login server the same way."""
 
 
 class LoginRefusedError(LoginError, AuthenticationError):
