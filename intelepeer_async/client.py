@@ -298,19 +298,31 @@ class AsyncIntelePeer(_BaseClient):
     def _v4(self, method: str, url: str, **kwargs: Any) -> Coroutine[Any, Any, Response]:
         """A call to an Atmosphere v4 endpoint with the v4 token (unless the
         caller's extra headers carry an Authorization of their own)."""
-        auth = self._v4_auth
-        if auth is None and not any(
-            name.lower() == "authorization" for name in kwargs.get("extra_headers") or ()
-        ):
-            auth = self._require(auth, "this API (a v4 token, or username/password)")
+        auth = self._credentials_for(
+            self._v4_auth, "this API (a v4 token, or username/password)", kwargs
+        )
         return self._request(method, url, auth=auth, **kwargs)
 
     def _smartcomm(self, method: str, url: str, **kwargs: Any) -> Coroutine[Any, Any, Response]:
-        """A call to SmartCommunicator with its own JWT."""
-        auth = self._require(
-            self._smartcomm_auth, "SmartCommunicator (username/password or smartcomm_token)"
+        """A call to SmartCommunicator with its own JWT (unless the caller's extra
+        headers carry an Authorization of their own)."""
+        auth = self._credentials_for(
+            self._smartcomm_auth,
+            "SmartCommunicator (username/password or smartcomm_token)",
+            kwargs,
         )
         return self._request(method, url, auth=auth, **kwargs)
+
+    def _credentials_for(
+        self, provider: AuthProvider | None, what: str, kwargs: Mapping[str, Any]
+    ) -> AuthProvider | None:
+        """`provider`, or None when the client has none but the caller's extra
+        headers bring the Authorization themselves; else an `InvalidInputError`."""
+        if provider is None and any(
+            name.lower() == "authorization" for name in kwargs.get("extra_headers") or ()
+        ):
+            return None
+        return self._require(provider, what)
 
     @property
     def smartflows(self) -> SmartFlows:

@@ -190,3 +190,23 @@ async def test_calls_queued_when_the_client_closes_get_a_typed_error(
     assert cut.may_have_been_processed is True
     for error in errors:
         assert_no_secret(error, TOKEN)
+
+
+async def test_a_callers_authorization_serves_smartcommunicator_without_its_credentials(
+    transport: TransportName,
+) -> None:
+    """Review finding 12: v4 calls took a caller's Authorization on a client without
+    the credentials; SmartCommunicator calls refused it."""
+
+    async def empty_list(request: Received) -> bytes:
+        return http_response(200, b"[]")
+
+    async with (
+        loopback_server(empty_list) as (base, received),
+        AsyncIntelePeer(token=TOKEN, customer_id=1, base_url=base, transport=transport) as ip,
+    ):
+        assert await ip.agents.list(extra_headers={"authorization": "Bearer a.b.c"}) == []
+        with pytest.raises(InvalidInputError, match="SmartCommunicator"):
+            await ip.agents.list()  # neither the client's credentials nor the caller's
+    (request,) = received
+    assert request.values("Authorization") == ["Bearer a.b.c"]
