@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+from typing import Any
 
 import httpx
 import pytest
@@ -320,3 +321,25 @@ async def test_mime_base64_with_line_breaks_is_accepted(
     sent = sent_json(route)["media"][0]["data"]
     assert sent == base64.b64encode(picture).decode()
     assert base64.b64decode(sent, validate=True) == picture
+
+
+@pytest.mark.parametrize(
+    ("fields", "problem"),
+    [
+        ({"link": "ftp://example.com/secret-a.jpg"}, "http, https or cpaasmedia"),
+        ({"link": "https://a/secret.jpg", "data": "c2VjcmV0", "encoding": "base64"}, "exactly one"),
+        ({"data": "c2VjcmV0"}, "needs encoding="),
+        ({"link": "https://a/secret.jpg", "colour": "secret"}, "colour"),
+        ({"link": 12345}, "link"),
+    ],
+)
+def test_media_built_by_hand_raises_a_typed_error_that_quotes_no_input(
+    fields: dict[str, Any], problem: str
+) -> None:
+    """Review finding 10: Media(...) raised pydantic's ValidationError, quoting the input."""
+    with pytest.raises(InvalidInputError, match=problem) as info:
+        Media(**fields)
+    assert "secret" not in str(info.value)
+    assert "12345" not in str(info.value)
+    assert info.value.__cause__ is None
+    assert info.value.__context__ is None

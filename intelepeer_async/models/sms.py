@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Iterator
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import urlsplit
 
 from pydantic import (
@@ -14,6 +14,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    ValidationError,
     computed_field,
     model_validator,
 )
@@ -58,6 +59,20 @@ class Media(BaseModel):
     filename: str | None = None
     text: str | None = None
 
+    if not TYPE_CHECKING:  # type checkers keep pydantic's signature (the fields)
+
+        def __init__(self, **data: Any) -> None:
+            # The README has users build Media themselves: a mistake is an
+            # InvalidInputError, raised outside the handler, since pydantic's
+            # error (and so the chain) quotes the input, which may be the data.
+            problem = None
+            try:
+                super().__init__(**data)
+            except ValidationError as exc:
+                problem = media_problem(exc)
+            if problem is not None:
+                raise InvalidInputError(problem)
+
     @model_validator(mode="before")
     @classmethod
     def _base64_without_line_breaks(cls, values: Any) -> Any:
@@ -96,6 +111,14 @@ class Media(BaseModel):
 
     def wire(self) -> dict[str, Any]:
         return self.model_dump(by_alias=True, exclude_none=True)
+
+
+def media_problem(exc: ValidationError) -> str:
+    """What is wrong with a Media, without the input pydantic would quote."""
+    first = exc.errors()[0]
+    where = ".".join(map(str, first["loc"]))
+    message = first["msg"].removeprefix("Value error, ")
+    return f"Media {where}: {message}" if where else message
 
 
 class SendResult(VendorModel):

@@ -14,6 +14,7 @@ from ..models.sms import (
     MessageStatus,
     ProvisioningResult,
     SendResult,
+    media_problem,
     provisioning_state,
 )
 from ..types import (
@@ -39,7 +40,7 @@ def _media(items: Sequence[Media | Mapping[str, Any]]) -> list[dict[str, Any]]:
         try:
             parsed.append(item if isinstance(item, Media) else Media.model_validate(item))
         except ValidationError as exc:
-            problem = exc.errors()[0]["msg"]
+            problem = media_problem(exc)
         if problem is not None:  # raised outside the handler: pydantic's error quotes the input
             raise InvalidInputError(f"media[{index}]: {problem}")
     total = sum(m.inline_size() for m in parsed)
