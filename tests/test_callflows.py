@@ -308,6 +308,24 @@ async def test_a_billed_create_never_loses_the_uuid(mock: respx.MockRouter, yay:
 
 
 @pytest.mark.parametrize(
+    "result",
+    [{"uuid": "new-flow-uuid"}, {"uuid": "new-flow-uuid", "name": "Call Pete"}],
+)
+async def test_a_create_answered_with_its_uuid_alone_returns_the_flow_as_sent(
+    mock: respx.MockRouter, yay: AsyncYay, result: dict[str, str]
+) -> None:
+    """Review finding 11: ``{"result": {"uuid": ...}}`` read as an empty flow."""
+    answer = {"result": result, "status_code": 201}
+    mock.post(FLOW).respond(201, json=answer)
+    sent = fixture_json("callflow_create_body.json")
+    created = await yay.callflows.create(sent)
+    assert created.uuid == "new-flow-uuid"
+    assert created.name == "Call Pete"
+    assert created.to_wire()["flow"] == sent["flow"]  # as sent, not empty
+    assert created.raw == answer
+
+
+@pytest.mark.parametrize(
     "answer",
     [
         httpx.Response(201, json={"result": [], "status_code": 201}),

@@ -72,9 +72,14 @@ def _read_flow(result: object, raw: object) -> CallFlow | None:
 
 def _written_flow(sent: CallFlow, response: Response, uuid: str | None, what: str) -> CallFlow:
     """After a billed 2xx: the flow as the server answered it, else as sent (with
-    the uuid the server gave, and its answer as `raw`); never lost."""
+    the uuid the server gave, and its answer as `raw`); never lost.
+
+    An answer is the flow only if it carries the flow's modules (``flow``): a
+    ``{"uuid": ...}`` alone would read as a flow with no name and no modules.
+    """
     result = response.data.get("result") if isinstance(response.data, Mapping) else None
-    flow = _read_flow(result, response.data)
+    has_modules = isinstance(result, Mapping) and "flow" in result
+    flow = _read_flow(result, response.data) if has_modules else None
     if flow is not None and (flow.uuid or uuid):
         return flow if flow.uuid else flow.model_copy(update={"uuid": uuid})
     answered = result.get("uuid") if isinstance(result, Mapping) else None
