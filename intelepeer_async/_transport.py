@@ -262,21 +262,27 @@ def _httpx_target(url: str) -> tuple[httpx.URL, str | None] | None:
     return parsed.copy_with(username=None, password=None), "Basic " + b64encode(pair).decode()
 
 
+def _pool_chooser(
+    client: httpx.AsyncClient,
+) -> Callable[[httpx.URL], httpx.AsyncBaseTransport] | None:
+    pick = getattr(client, "_transport_for_url", None)
+    return pick if callable(pick) else None
+
+
 class HttpxTransport:
     """The default transport: one pooled `httpx.AsyncClient`.
 
     A client passed in is used for its connection settings (pool limits,
     proxies, TLS, its transport) and never closed here. Its default headers,
-    query parameters, cookies and base URL are not applied: requests are built
-    here, with exactly the headers the core gives, and sent with
-    ``follow_redirects=False`` whatever the client says, so credentials never
-    follow a redirect to another host.
+    query parameters, cookies, base URL, `auth` and event hooks are not
+    applied: requests are built here, with exactly the headers the core gives,
+    and never follow a redirect, so credentials never follow one to another
+    host (and a proxy's `auth=` never replaces the SDK's ``Authorization``).
 
-    With the client it made itself, the transport skips ``AsyncClient.send``
-    (cookie extraction, auth and redirect handling, the INFO log line: a tenth
-    of each request's CPU, none of it wanted) and hands each request to the
-    pool ``AsyncClient`` would pick for the URL, proxies from the environment
-    included.
+    The transport skips ``AsyncClient.send`` (cookie extraction, auth, event
+    hooks and redirect handling, the INFO log line: a tenth of each request's
+    CPU, none of it wanted) and hands each request to the pool the client
+    would pick for the URL, proxies (from the environment, for ours) included.
     """
 
     def __init__(self, client: httpx.AsyncClient | None = None, *, pool_size: int = 64) -> None:
@@ -284,9 +290,11 @@ class HttpxTransport:
         self._client = client
         self._pool_size = pool_size
         self._closed = False
-        # httpx's own choice of pool (or proxy) for a URL; private, so only
-        # for our own client, and the public path remains if it ever goes.
+        # httpx's own choice of pool (or proxy) for a URL: private, so the public
+        # path (`AsyncClient.send`) remains if it ever goes.
         self._pool_for: Callable[[httpx.URL], httpx.AsyncBaseTransport] | None = None
+        if client is not None:
+            self._pool_for = _pool_chooser(client)
 
     @property
     def client(self) -> httpx.AsyncClient:
@@ -299,8 +307,7 @@ class HttpxTransport:
             size = self._pool_size
             limits = httpx.Limits(max_connections=size, max_keepalive_connections=size)
             self._client = httpx.AsyncClient(limits=limits)
-            pick = getattr(self._client, "_transport_for_url", None)
-            self._pool_for = pick if callable(pick) else None
+            self._pool_for = _pool_chooser(self._client)
         return self._client
 
     @property
@@ -358,7 +365,18 @@ class HttpxTransport:
 
     async def _open(self, client: httpx.AsyncClient, request: httpx.Request) -> httpx.Response:
         if self._pool_for is None:
-            return await client.send(request, stream=True, follow_redirects=False)
+            # The public path: no auth of the client's (auth=None) and no redirects,
+            # but its event hooks run, and what they raise is theirs: the type only.
+            try:
+                return await client.send(request, stream=True, auth=None, follow_redirects=False)
+            except httpx.TransportError:
+                raise
+            except Exception as exc:
+                raise TransportFailure(
+                    Failure.MAYBE_SENT,
+                    timed_out=False,
+                    reason=f"the http_client's event hook failed ({type(exc).__name__})",
+                ) from None
         response = await self._pool_for(request.url).handle_async_request(request)
         response.request = request
         return response

@@ -133,11 +133,11 @@ async def test_httpx_info_line_never_shows_numbers_queries_or_userinfo(
     assert not [r for r in caplog.records if r.name == "httpx" and r.levelno >= logging.INFO]
 
 
-async def test_httpx_line_is_debug_and_redacted_for_the_sdk(
+async def test_httpx_logs_no_line_for_the_sdks_requests(
     mock: respx.MockRouter, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """With a user's own client, httpx logs the SDK's request: at DEBUG, redacted.
-    With the SDK's own client, requests go straight to the pool: httpx logs none."""
+    """With the SDK's own client and with a user's, requests go straight to the pool
+    the client would pick: httpx logs none of them, at any level."""
     caplog.set_level(logging.DEBUG)
     mock.get(url__startswith="http://ip.test/_rest/v4/my/did/sms/webhook").respond(
         200, json={"tnkey": "+12161112222"}
@@ -151,12 +151,51 @@ async def test_httpx_line_is_debug_and_redacted_for_the_sdk(
         await ip.aclose()
     await own.aclose()
     assert mock.calls.call_count == 2
+    assert [r for r in caplog.records if r.name == "httpx"] == []
+
+
+@pytest.mark.parametrize("public_path", [False, True], ids=["pool", "AsyncClient.send"])
+async def test_a_users_client_auth_and_event_hooks_are_not_applied(
+    public_path: bool, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Review finding 8: the client's ``auth=`` replaced the SDK's Bearer, and a
+    ``raise_for_status`` hook escaped as a raw HTTPStatusError quoting the URL."""
+
+    caplog.set_level(logging.DEBUG)
+
+    async def not_found(request: Received) -> bytes:
+        return http_response(404, b'{"error": "no such refid"}')
+
+    async def raise_for_status(response: httpx.Response) -> None:
+        response.raise_for_status()
+
+    async with (
+        loopback_server(not_found) as (base, received),
+        httpx.AsyncClient(
+            auth=("proxyuser", "proxypass"), event_hooks={"response": [raise_for_status]}
+        ) as user_client,
+    ):
+        ip = AsyncIntelePeer(token=TOKEN, base_url=base, http_client=user_client, max_retries=0)
+        if public_path:  # as if httpx dropped the private pool chooser
+            ip._core.transport._pool_for = None  # type: ignore[attr-defined]
+        with pytest.raises(ia.IntelePeerError) as info:
+            await ip.sms.status("R-13035550111")
+        await ip.aclose()
+    (request,) = received
+    assert request.values("Authorization") == [f"Bearer {TOKEN}"]
+    if public_path:  # the hook runs there: its failure is typed, its text left out
+        assert isinstance(info.value, ia.APIConnectionError)
+        assert info.value.may_have_been_processed is True
+        assert "HTTPStatusError" in str(info.value)
+    else:
+        assert isinstance(info.value, ia.NotFoundError)
+    assert "13035550111" not in str(info.value)
+    assert_no_secret(info.value, "proxypass")
     lines = [r for r in caplog.records if r.name == "httpx"]
-    assert len(lines) == 1
-    assert lines[0].levelno == logging.DEBUG
-    message = lines[0].getMessage()
-    assert "ip.test/_rest/v4/my/did/sms/webhook?***" in message
-    assert "URLPASS" not in message and "12161112222" not in message
+    assert len(lines) == (1 if public_path else 0)
+    for line in lines:  # the filter: DEBUG, the query hidden
+        assert line.levelno == logging.DEBUG
+        assert "13035550111" not in line.getMessage()
 
 
 async def test_users_other_httpx_traffic_is_left_alone(
