@@ -10,7 +10,9 @@ native transport gets aiohttp's speed.
 The contract is `_transport.py`'s, to the letter: the same failure
 classification (never sent / maybe sent, refused locally), the call's deadline
 for pool, connect and read with the same last-resort cut-off, no redirects, no
-cookies, no proxy or ``.netrc`` from the environment, the body decoded here as
+cookies, proxies from the environment as httpx reads them (`_EnvProxies`) but
+never credentials from ``.netrc`` (aiohttp's ``trust_env`` would add them to
+requests), the body decoded here as
 httpx decodes it (so a broken gzip body is the same `body_error`), userinfo in
 a URL sent as Basic credentials as httpx sends it, and no exception text in
 any failure. aiohttp's own resend of an idempotent request on a stale
@@ -29,6 +31,7 @@ import math
 import zlib
 from collections.abc import Mapping
 from functools import lru_cache
+from urllib.request import getproxies
 
 import anyio
 import sniffio
@@ -123,6 +126,65 @@ def _classify(exc: BaseException) -> TransportFailure:
     )
 
 
+class _EnvProxies:
+    """The proxies the environment names, read once as httpx reads them when its
+    client is made: ``HTTP_PROXY``/``HTTPS_PROXY`` by the target's scheme, else
+    ``ALL_PROXY``, none for a host in ``NO_PROXY`` (``*`` for every host). A
+    proxy URL's userinfo becomes its Basic credentials; ``.netrc`` is never read.
+    """
+
+    def __init__(self) -> None:
+        found = getproxies()
+        self._by_scheme: dict[str, tuple[URL, dict[str, str] | None]] = {}
+        # NO_PROXY as httpx reads it (curl's rules): "example.com" is that host and
+        # its subdomains, ".example.com" its subdomains only, an IP or "localhost"
+        # itself; "scheme://host" only for that scheme.
+        self._no_proxy: list[tuple[str | None, str]] = []
+        for entry in (part.strip().lower() for part in found.get("no", "").split(",")):
+            if entry == "*":
+                return
+            scheme, _, host = entry.rpartition("://")
+            if host:
+                self._no_proxy.append((scheme or None, host.strip("[]")))
+        for scheme in ("http", "https", "all"):
+            value = found.get(scheme)
+            if not value:
+                continue
+            try:
+                proxy = URL(value if "://" in value else f"http://{value}")
+            except (ValueError, TypeError):
+                # Named, never quoted: the value may hold the proxy's password.
+                raise InvalidInputError(
+                    f"the {scheme.upper()}_PROXY environment variable is not a URL"
+                ) from None
+            auth = None
+            if proxy.user is not None:
+                pair = f"{proxy.user}:{proxy.password or ''}".encode()
+                auth = {"Proxy-Authorization": "Basic " + base64.b64encode(pair).decode("ascii")}
+            self._by_scheme[scheme] = (proxy.with_user(None), auth)
+
+    def __bool__(self) -> bool:
+        return bool(self._by_scheme)
+
+    def for_url(self, url: URL) -> tuple[URL | None, dict[str, str] | None]:
+        """The proxy (and the headers with its credentials) for `url`, or None, None."""
+        chosen = self._by_scheme.get(url.scheme) or self._by_scheme.get("all")
+        if chosen is None or self._bypassed(url.scheme, (url.raw_host or "").lower()):
+            return None, None
+        return chosen
+
+    def _bypassed(self, scheme: str, host: str) -> bool:
+        for only_scheme, name in self._no_proxy:
+            if only_scheme is not None and only_scheme != scheme:
+                continue
+            if name.startswith("."):
+                if host.endswith(name):
+                    return True
+            elif host == name or host.endswith("." + name):
+                return True
+        return False
+
+
 class AiohttpTransport:
     """One pooled `aiohttp.ClientSession`, made on first use in the running loop."""
 
@@ -132,6 +194,7 @@ class AiohttpTransport:
         self._session: aiohttp.ClientSession | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closed = False
+        self._proxies: _EnvProxies | None = None  # read with the session
 
     @property
     def is_closed(self) -> bool:
@@ -153,6 +216,7 @@ class AiohttpTransport:
             raise ClientClosedError
         loop = asyncio.get_running_loop()
         if self._session is None:
+            self._proxies = _EnvProxies()
             self._session = self._new_session()
             self._loop = loop
         elif self._loop is not loop:
@@ -225,9 +289,21 @@ class AiohttpTransport:
         info: RequestInfo,
     ) -> RawResponse:
         failure: TransportFailure | None = None
+        proxy, proxy_headers = self._proxies.for_url(url) if self._proxies else (None, None)
+        if proxy_headers and url.scheme == "http":
+            # Plain HTTP goes to the proxy as is (no CONNECT, where aiohttp puts
+            # proxy_headers): its credentials ride on the request itself.
+            headers = {**headers, **proxy_headers}
         try:
             response = await session.request(
-                method, url, headers=headers, data=body, allow_redirects=False, timeout=timeout
+                method,
+                url,
+                headers=headers,
+                data=body,
+                allow_redirects=False,
+                timeout=timeout,
+                proxy=proxy,
+                proxy_headers=proxy_headers,
             )
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:
             failure = _classify(exc)

@@ -5,6 +5,8 @@ error, and proxies come from the environment."""
 
 from __future__ import annotations
 
+import socket
+
 import anyio
 import pytest
 
@@ -210,3 +212,68 @@ async def test_a_callers_authorization_serves_smartcommunicator_without_its_cred
             await ip.agents.list()  # neither the client's credentials nor the caller's
     (request,) = received
     assert request.values("Authorization") == ["Bearer a.b.c"]
+
+
+# -- proxies from the environment ------------------------------------------------------
+
+_PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy", "no_proxy")
+
+
+def _proxy_environment(monkeypatch: pytest.MonkeyPatch, **values: str) -> None:
+    for name in _PROXY_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.upper(), raising=False)
+    for name, value in values.items():
+        monkeypatch.setenv(name, value)
+
+
+async def test_proxies_come_from_the_environment_on_each_transport(
+    transport: TransportName, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Review finding 14: httpx honoured HTTP_PROXY, aiohttp ignored it."""
+    async with loopback_server(ok) as (proxy, received):
+        _proxy_environment(
+            monkeypatch, HTTP_PROXY=proxy.replace("http://", "http://proxyuser:proxy-pw@")
+        )
+        async with AsyncIntelePeer(
+            token=TOKEN, base_url="http://api.example.invalid", transport=transport, timeout=5
+        ) as ip:
+            await ip.sms.status("R1")
+    (request,) = received
+    # A proxy is asked for the whole URL, with the proxy's own credentials.
+    assert request.target == "http://api.example.invalid/_rest/v4/app/sms/mdr?refid=R1"
+    assert request.values("Proxy-Authorization") == ["Basic cHJveHl1c2VyOnByb3h5LXB3"]
+    assert request.values("Authorization") == [f"Bearer {TOKEN}"]
+
+
+@pytest.mark.parametrize("no_proxy", ["127.0.0.1", "*", "localhost,127.0.0.1"])
+async def test_no_proxy_hosts_are_reached_directly(
+    transport: TransportName, monkeypatch: pytest.MonkeyPatch, no_proxy: str
+) -> None:
+    with socket.socket() as unused:  # a proxy address nothing listens on
+        unused.bind(("127.0.0.1", 0))
+        dead_proxy = f"http://127.0.0.1:{unused.getsockname()[1]}"
+    async with loopback_server(ok) as (base, received):
+        _proxy_environment(monkeypatch, HTTP_PROXY=dead_proxy, NO_PROXY=no_proxy)
+        async with AsyncIntelePeer(
+            token=TOKEN, base_url=base, transport=transport, timeout=5
+        ) as ip:
+            await ip.sms.status("R1")
+    assert [r.target for r in received] == ["/_rest/v4/app/sms/mdr?refid=R1"]
+
+
+async def test_a_proxy_not_excluded_is_used_for_a_loopback_host_too(
+    transport: TransportName, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The control for the test above: without NO_PROXY the dead proxy is tried."""
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        dead_proxy = f"http://127.0.0.1:{unused.getsockname()[1]}"
+    async with loopback_server(ok) as (base, received):
+        _proxy_environment(monkeypatch, HTTP_PROXY=dead_proxy, NO_PROXY="example.com")
+        async with AsyncIntelePeer(
+            token=TOKEN, base_url=base, transport=transport, timeout=5, max_retries=0
+        ) as ip:
+            with pytest.raises(APIConnectionError):
+                await ip.sms.status("R1")
+    assert received == []
