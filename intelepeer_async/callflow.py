@@ -113,7 +113,11 @@ def check_flow(flow: CallFlow) -> FlowReport:
                 errors.append(f"{where} exit {label!r} must be a module key")
             elif target not in modules and not (label == "noanswer" and target in special):
                 errors.append(
-                    f"{where} exit {label!r} points at missing module {step_name(flow, target)!r}"
+                    f"{where} exit {label!r} is {target!r}, which is valid only as the"
+                    " 'noanswer' of a dialbyextension"
+                    if target in _SPECIAL_TARGETS
+                    else f"{where} exit {label!r} points at missing module"
+                    f" {step_name(flow, target)!r}"
                 )
         if isinstance(module, UnknownModule):
             _unknown_module(where, module, report)

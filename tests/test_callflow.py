@@ -349,7 +349,9 @@ def test_messages_and_diagrams_use_the_builders_step_names() -> None:
                 "extensions": [{"type": "sipuser", "uuid": "u"}],
                 "noanswer": "sipuser_voicemail",
             },
-            "x (extension) exit 'noanswer' points at missing module 'sipuser_voicemail'",
+            # Review (minor): it was "points at missing module 'sipuser_voicemail'".
+            "x (extension) exit 'noanswer' is 'sipuser_voicemail', which is valid only as"
+            " the 'noanswer' of a dialbyextension",
         ),
         (
             {"module": "extension", "extensions": [{"uuid": "u"}]},
