@@ -366,17 +366,8 @@ class HttpxTransport:
     async def _open(self, client: httpx.AsyncClient, request: httpx.Request) -> httpx.Response:
         if self._pool_for is None:
             # The public path: no auth of the client's (auth=None) and no redirects,
-            # but its event hooks run, and what they raise is theirs: the type only.
-            try:
-                return await client.send(request, stream=True, auth=None, follow_redirects=False)
-            except httpx.TransportError:
-                raise
-            except Exception as exc:
-                raise TransportFailure(
-                    Failure.MAYBE_SENT,
-                    timed_out=False,
-                    reason=f"the http_client's event hook failed ({type(exc).__name__})",
-                ) from None
+            # but its event hooks run (what they raise is handled in `_exchange`).
+            return await client.send(request, stream=True, auth=None, follow_redirects=False)
         response = await self._pool_for(request.url).handle_async_request(request)
         response.request = request
         return response
@@ -394,6 +385,16 @@ class HttpxTransport:
             response = await self._open(client, request)
         except httpx.TransportError as exc:
             failure = _classify(exc)
+        except Exception as exc:  # never raw, never its text
+            # Not a network failure: an error inside the HTTP stack (h11 refusing
+            # what it was asked to write, after part of it went out) or raised by
+            # a user client's event hook. Whatever it was, the request may have
+            # left, and its message may quote the URL or a header: the type only.
+            failure = TransportFailure(
+                Failure.MAYBE_SENT,
+                timed_out=False,
+                reason=f"the HTTP library or an event hook failed ({type(exc).__name__})",
+            )
         if failure is not None:
             raise failure
         body_error: str | None = None

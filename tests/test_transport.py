@@ -209,3 +209,29 @@ async def test_users_other_httpx_traffic_is_left_alone(
     assert len(lines) == 1
     assert lines[0].levelno == logging.INFO
     assert "q=mine" in lines[0].getMessage()
+
+
+async def test_an_unexpected_error_inside_the_http_stack_is_typed_and_maybe_sent() -> None:
+    """Review finding 7: h11 raised a raw LocalProtocolError (after the server had the
+    request) that escaped; any such error is a maybe-sent APIConnectionError, its
+    text (which can quote the URL or a header) left out."""
+
+    class Broken(httpx.AsyncBaseTransport):
+        def __init__(self) -> None:
+            self.calls = 0
+
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            self.calls += 1
+            raise ValueError(f"Too much data for declared Content-Length: {request.url}")
+
+    broken = Broken()
+    async with httpx.AsyncClient(transport=broken) as user_client:
+        ip = AsyncIntelePeer(token=TOKEN, base_url="http://ip.test", http_client=user_client)
+        with pytest.raises(ia.APIConnectionError) as info:
+            await send(ip)
+        await ip.aclose()
+    assert broken.calls == 1  # a send that may have gone out is never resent
+    assert info.value.may_have_been_processed is True
+    assert "ValueError" in str(info.value)
+    assert "Content-Length" not in str(info.value) and "ip.test/_rest" not in str(info.value)
+    assert info.value.__cause__ is None and info.value.__context__ is None
