@@ -371,8 +371,18 @@ def test_fastapi_receiver_replies_once_per_message(receiver_env: ThreadedSandbox
         end = sb.send_inbound(SENDER, number, "END")["deliveries"][0]
         assert [a["status"] for a in end["attempts"]] == [200]
         assert len(replies(sb)) == 6
+
+        # A gateway's 5xx after the send reached the vendor (what an ASGI-hosted simulator
+        # answers for drop_after): the reply may have gone out, so it is not resent either.
+        sb.add_fault(kind="error", status=502, method="POST", path="/_rest/v4/app/sms/*")
+        quit_ = sb.send_inbound(SENDER, number, "QUIT")["deliveries"][0]
+        sb.clear_faults()
+        sb.advance(5)  # a redelivery, had the handler failed, would be due by now
+        [quit_] = [d for d in sb.deliveries() if d["id"] == quit_["id"]]
+        assert [a["status"] for a in quit_["attempts"]] == [200]
+        assert len(replies(sb)) == 7
         stats = httpx.get(f"{url}/stats", timeout=5).json()
-    assert stats == {"received": 3, "opted_out": 2, "replies": 3}
+    assert stats == {"received": 4, "opted_out": 3, "replies": 4}
 
 
 def test_receiver_app_takes_the_simulators_deliveries(
