@@ -216,6 +216,33 @@ def test_vendor_text_with_a_phone_number_is_masked(vendor: respx.MockRouter) -> 
     assert one_error_line(result) == "error: HTTP 404: no record for [number]"
 
 
+SEND_STDIN = ("sms", "send", "--from", "+13035550100", "--to", "+17205551212", "--text", "-")
+SET_WEBHOOK = ("sms", "webhook", "set", "https://rx.example/sms")
+
+
+@pytest.mark.parametrize(
+    ("args", "stdin", "where"),
+    [
+        (("flows", "trigger", "f", "--csv", "{file}"), None, "line 3 of {file}"),
+        (("flows", "trigger", "f", "--csv", "-"), b"ANI,DNIS\n\n\xff", "line 3 of stdin"),
+        ((*SET_WEBHOOK, "--file", "{file}"), None, "line 3 of {file}"),
+        (SET_WEBHOOK, b"+13035550100\n\xe9\n", "line 2 of stdin"),
+        (SEND_STDIN, b"caf\xe9", "line 1 of stdin"),
+        (("callflows", "create", "{file}"), None, "line 3 of {file}"),
+    ],
+)
+def test_input_that_is_not_utf8_is_a_usage_error_naming_the_line(
+    vendor: respx.MockRouter, tmp_path: Path, args: tuple[str, ...], stdin: bytes | None, where: str
+) -> None:
+    latin1 = tmp_path / "latin1.txt"  # a spreadsheet's export in Windows-1252, say
+    latin1.write_bytes("ANI,DNIS\n+17205551212,+13035550100\nCaf\xe9,\n".encode("latin-1"))
+    result = invoke(*(a.format(file=latin1) for a in args), input=stdin)
+    assert result.exit_code == 2, result.output
+    line = one_error_line(result)
+    assert line == f"error: {where.format(file=latin1)} is not UTF-8; save it as UTF-8"
+    assert not vendor.calls  # nothing was sent, not even a login
+
+
 def test_unexpected_exceptions_show_only_their_type(
     vendor: respx.MockRouter, monkeypatch: pytest.MonkeyPatch
 ) -> None:
