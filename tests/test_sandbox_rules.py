@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from intelepeer_async.sandbox import Sandbox, SandboxConfig
+from intelepeer_async.sandbox.faults import redact
 from intelepeer_async.sandbox.messaging import set_webhook
 from intelepeer_async.sandbox.state import World
 from intelepeer_async.sandbox.yay import flow_problems
@@ -392,3 +393,17 @@ async def test_sdk_clients_in_process_with_a_dropped_connection() -> None:
         async with sb.intelepeer_client() as shared:
             await shared.sms.send(from_="+13035550100", to="+13035550111", text="y")
     assert [m["text"] for m in sb.state()["messages"]] == ["x", "y"]  # the dropped one counted
+
+
+@pytest.mark.parametrize(
+    ("body", "logged"),
+    [
+        ({"webhook": "https://u:pw@rx.example/sms"}, {"webhook": "https://u:********@rx.example/sms"}),
+        (["see http://a:p@ss@h:8/x?q=1 now"], ["see http://a:********@h:8/x?q=1 now"]),
+        ("http://[bad:u:pw@host", "http://[bad:********@host"),  # unparseable: masked anyway
+        ({"to": "me@example.com", "token": "t"}, {"to": "me@example.com", "token": "********"}),
+        ("https://user@host/no-password", "https://user@host/no-password"),
+    ],
+)  # fmt: skip
+def test_the_request_log_masks_url_passwords_anywhere(body: Any, logged: Any) -> None:
+    assert redact(body) == logged
