@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from intelepeer_async.sandbox import Sandbox, SandboxConfig
+from intelepeer_async.sandbox.clock import iso
 from intelepeer_async.sandbox.faults import redact
 from intelepeer_async.sandbox.messaging import set_webhook
 from intelepeer_async.sandbox.state import World
@@ -407,3 +408,22 @@ async def test_sdk_clients_in_process_with_a_dropped_connection() -> None:
 )  # fmt: skip
 def test_the_request_log_masks_url_passwords_anywhere(body: Any, logged: Any) -> None:
     assert redact(body) == logged
+
+
+async def test_the_clock_stops_short_of_dates_it_cannot_show(http: httpx.AsyncClient) -> None:
+    far = await http.post("/_sandbox/clock", json={"advance": 1e12})
+    assert far.status_code == 400
+    assert "year 9000" in far.json()["error"]
+    for path in ("/_sandbox/clock", "/_sandbox/state", "/_sandbox/requests"):
+        assert (await http.get(path)).status_code == 200, path  # still answering
+    millennium = await http.post("/_sandbox/clock", json={"advance": 1000 * 365.25 * 86400})
+    assert millennium.status_code == 200
+    assert millennium.json()["now_iso"][:2] == "30"  # about 3026
+    with pytest.raises(ValueError, match="clock_start"):
+        SandboxConfig(clock_start=1e13)
+
+
+def test_iso_writes_any_moment() -> None:
+    assert iso(0) == "1970-01-01T00:00:00.000+00:00"
+    for moment in (1e15, -1e15, 1e300):  # e.g. a token lifetime of a billion years
+        assert iso(moment).startswith(f"{moment:.3f} (epoch seconds")

@@ -137,9 +137,13 @@ class Sandbox:
     async def advance(self, seconds: float) -> float:
         """Move virtual time on; returns once the deliveries it made due have run."""
         try:
-            now = self.clock.advance(float(seconds))
-        except (TypeError, ValueError):
+            seconds = float(seconds)
+        except (TypeError, ValueError, OverflowError):
             raise SandboxError(400, "advance takes a finite number of seconds >= 0") from None
+        try:
+            now = self.clock.advance(seconds)
+        except ValueError as exc:
+            raise SandboxError(400, str(exc)) from None
         if self.running:
             c = self.config
             with anyio.move_on_after(c.delivery_timeout * c.max_delivery_attempts + 1):

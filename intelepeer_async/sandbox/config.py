@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from ..errors import InvalidInputError
 from ..types import is_e164, is_short_code
+from .clock import LATEST
 
 __all__ = ["DEFAULTS", "Fault", "SandboxConfig"]
 
@@ -157,8 +158,8 @@ class SandboxConfig(BaseModel):
     #: Virtual seconds per real second: 1 follows the wall clock, 0 stands still
     #: (time then moves only with ``POST /_sandbox/clock``).
     clock_rate: float = Field(default=1.0, ge=0)
-    #: Virtual epoch time at start; None: now.
-    clock_start: float | None = None
+    #: Virtual epoch time at start; None: now. Before the year 9000 (`clock.LATEST`).
+    clock_start: float | None = Field(default=None, ge=0, le=LATEST)
     #: Most requests, messages, triggers and deliveries kept (oldest dropped first).
     history_limit: int = Field(default=50_000, ge=100)
     #: Largest request body accepted (MMS inline media is up to 5 MB before base64).
