@@ -171,18 +171,34 @@ def test_malformed_number_is_usage_and_not_echoed(vendor: respx.MockRouter) -> N
 # -- API errors and exit codes ------------------------------------------------------
 
 
+CREDENTIALS = "; check the credentials (see 'intelepeer --help')"
+
+
 @pytest.mark.parametrize(
-    ("status", "code"), [(400, 1), (401, 3), (403, 3), (404, 1), (409, 1), (500, 1)]
+    ("status", "code", "hint"),
+    [
+        (400, 1, ""),
+        (401, 3, CREDENTIALS),
+        (403, 3, "; not permitted for this account"),  # authenticated, but not allowed
+        (404, 1, ""),
+        (409, 1, ""),
+        (500, 1, ""),
+    ],
 )
 def test_status_errors_map_to_exit_codes(
-    vendor: respx.MockRouter, no_sleep: list[float], status: int, code: int
+    vendor: respx.MockRouter, no_sleep: list[float], status: int, code: int, hint: str
 ) -> None:
     vendor.get(MDR).respond(status, json={"error": "nope from the vendor"})
     result = invoke("sms", "status", "R1")
     assert result.exit_code == code
-    line = one_error_line(result)
-    assert line.startswith(f"error: HTTP {status}: nope from the vendor")
-    assert ("check the credentials" in line) == (code == 3)
+    assert one_error_line(result) == f"error: HTTP {status}: nope from the vendor{hint}"
+
+
+def test_a_login_refused_with_403_is_about_the_credentials(vendor: respx.MockRouter) -> None:
+    vendor.post(AUTH).respond(403, json={"code": 403, "error": "Account locked"})
+    result = invoke("--username", "me", "--password", "pw", "sms", "status", "R1")
+    assert result.exit_code == 3
+    assert one_error_line(result).endswith(f"Account locked{CREDENTIALS}")
 
 
 def test_login_refused_is_exit_3_without_the_password(vendor: respx.MockRouter) -> None:

@@ -309,6 +309,7 @@ def describe(exc: BaseException) -> str:
         APIStatusError,
         IntelePeerError,
         InvalidInputError,
+        LoginError,
     )
 
     if isinstance(exc, CliError | InvalidInputError):
@@ -317,8 +318,12 @@ def describe(exc: BaseException) -> str:
         line = f"HTTP {exc.status_code}: {hide_numbers(exc.message)}"
         if exc.request_id:
             line += f" (request id {exc.request_id})"
-        if exc.status_code in (401, 403):
+        # A 403 on an ordinary call (an international destination, a number on another
+        # account) is a permission, not a credentials problem; a refused login is both.
+        if exc.status_code == 401 or isinstance(exc, LoginError):
             line += "; check the credentials (see 'intelepeer --help')"
+        elif exc.status_code == 403:
+            line += "; not permitted for this account"
         return line
     if isinstance(exc, APIConnectionError):
         return f"no response: {exc}"
