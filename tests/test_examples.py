@@ -436,6 +436,31 @@ def test_callflow_diagram(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     assert "no 'start' module" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(
+    ("content", "error"),
+    [
+        (b'{"name": "x",\n', "is not JSON: Expecting"),  # truncated
+        (b"[]", "must hold a JSON object (a call flow)"),
+        (b'{"name": "x", "extension": "abc", "flow": []}', "is not a call flow: extension: "),
+        (b'{"name": "x", "flow": {"start": {"type": 7}}}', "is not a call flow: flow."),
+        (b'{"name": "caf\xe9"}', "is not JSON: 'utf-8' codec can't decode"),
+        (None, "cannot read"),  # no such file
+    ],
+)
+def test_callflow_diagram_bad_input_is_one_line_and_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: bytes | None, error: str
+) -> None:
+    module = load("callflow_diagram")
+    path = tmp_path / "flow.json"
+    if content is not None:
+        path.write_bytes(content)
+    assert module.main([str(path)]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.startswith("error: ") and captured.err.count("\n") == 1
+    assert error in captured.err
+
+
 def test_every_example_is_listed_in_the_readme_and_run_here() -> None:
     readme = (EXAMPLES.parent / "README.md").read_text()
     listed = readme.split("\n## Examples\n", 1)[1].split("\n## ", 1)[0]
