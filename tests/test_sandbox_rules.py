@@ -6,12 +6,13 @@ import base64
 import json
 import string
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 import pytest
 
 from intelepeer_async.sandbox import Sandbox, SandboxConfig
+from intelepeer_async.sandbox.agents import AOID_NOT_REGISTERED
 from intelepeer_async.sandbox.clock import iso
 from intelepeer_async.sandbox.faults import redact
 from intelepeer_async.sandbox.messaging import set_webhook
@@ -427,3 +428,41 @@ def test_iso_writes_any_moment() -> None:
     assert iso(0) == "1970-01-01T00:00:00.000+00:00"
     for moment in (1e15, -1e15, 1e300):  # e.g. a token lifetime of a billion years
         assert iso(moment).startswith(f"{moment:.3f} (epoch seconds")
+
+
+async def test_an_alphanumeric_sender_id_on_the_account_can_send(http: httpx.AsyncClient) -> None:
+    sent = await send(http, **{"from": "57-Hello8"})  # the default config's sender ID
+    assert sent.status_code == 202
+    assert (await mdr(http, sent.json()["refid"]))["RCC_en"] == "Queued"
+    unregistered = await send(http, **{"from": "57-Other"})
+    assert unregistered.status_code == 404
+    assert [m["from"] for m in sandbox_of(http).state()["messages"]] == ["57-Hello8"]
+    async with sandbox_of(http).intelepeer_client() as ip:  # and through the SDK
+        assert (await ip.sms.send(from_="57-Hello8", to="+13035550111", text="hi")).refid
+    with pytest.raises(ValueError, match="sender_ids"):
+        SandboxConfig(sender_ids=["+13035550100"])  # a number is not a sender ID
+
+
+@pytest.mark.parametrize("status", [400, 401])
+async def test_offboarding_an_offboarded_agent_answers_the_configured_status(
+    status: Literal[400, 401],
+) -> None:
+    async with (
+        Sandbox(SandboxConfig(clock_rate=0, offboard_refusal_status=status)) as sb,
+        sb.client() as http,
+    ):
+        headers = await jwt(http)
+        await http.post(AGENTS, json=B, headers=headers)
+        assert (await http.delete(f"{AGENTS}/b", headers=headers)).status_code == 200
+        again = await http.delete(f"{AGENTS}/b", headers=headers)
+    assert again.status_code == status
+    assert again.json() == {"status": "error", "message": AOID_NOT_REGISTERED}
+
+
+async def test_sandbox_error_is_public() -> None:
+    from intelepeer_async.sandbox import SandboxError
+
+    async with Sandbox(SandboxConfig(clock_rate=0)) as sb:
+        with pytest.raises(SandboxError, match="advance") as refused:
+            await sb.advance(-1)
+    assert refused.value.status == 400
