@@ -118,35 +118,32 @@ def test_ctrl_c_mid_run_stops_everything(backend: str) -> None:
 
 
 @pytest.mark.parametrize("backend", ["asyncio", "trio"])
-def test_a_claim_that_fails_exits_1_with_one_line(
-    backend: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+@pytest.mark.parametrize(
+    ("failure", "line"),
+    [
+        ("claim", "demo failed: expected an agent to be onboarded"),  # a check that failed
+        ("error", "demo failed: RuntimeError: the agent service went away"),  # anything else
+    ],
+)
+def test_a_failure_exits_1_with_one_line(
+    backend: str,
+    failure: str,
+    line: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
-    # A failed check deep inside the simulator's and the receiver's task groups reaches
-    # main() as itself (not wrapped in an ExceptionGroup): exit 1 and one clear line.
+    # A failure deep inside the simulator's and the receiver's task groups reaches main()
+    # as itself (not wrapped in an ExceptionGroup): exit 1 and one clear line.
     demo = load_demo(monkeypatch)
 
     async def broken(self: object) -> None:
-        demo.expect(False, "an agent to be onboarded")
-
-    monkeypatch.setattr(demo.Demo, "onboard_agent", broken)
-    assert demo.main(["--backend", backend]) == 1
-    err = capsys.readouterr().err
-    assert err == "demo failed: expected an agent to be onboarded\n"
-
-
-@pytest.mark.parametrize("backend", ["asyncio", "trio"])
-def test_an_unexpected_error_exits_1_with_one_line(
-    backend: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    demo = load_demo(monkeypatch)
-
-    async def broken(self: object) -> None:
+        if failure == "claim":
+            demo.expect(False, "an agent to be onboarded")
         raise RuntimeError("the agent service went away")
 
     monkeypatch.setattr(demo.Demo, "onboard_agent", broken)
     assert demo.main(["--backend", backend]) == 1
-    err = capsys.readouterr().err
-    assert err == "demo failed: RuntimeError: the agent service went away\n"
+    assert capsys.readouterr().err == line + "\n"
 
 
 def load_demo(monkeypatch: pytest.MonkeyPatch) -> ModuleType:
