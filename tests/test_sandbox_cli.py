@@ -56,9 +56,13 @@ def served() -> Iterator[str]:
 
 
 def send_inbound(url: str, *extra: str) -> subprocess.CompletedProcess[str]:
+    """``sandbox send-inbound`` with a proxy in the environment, which loopback must bypass
+    (port 9 refuses: a request sent to the "proxy" fails)."""
     args = ["send-inbound", "--from", "+17205551212", "--to", "+13035550100", "--message", "hi"]
+    proxy = "http://127.0.0.1:9"
     return subprocess.run(
         [*COMMAND, *args, "--url", url, *extra],
+        env={**os.environ, "HTTP_PROXY": proxy, "ALL_PROXY": proxy, "http_proxy": proxy},
         capture_output=True,
         text=True,
         timeout=30,

@@ -185,14 +185,27 @@ def sandbox_command(
 @click.option("--json", "as_json", is_flag=True, help="Print the simulator's whole answer.")
 def send_inbound(from_: str, to: str, message: str, url: str, as_json: bool) -> None:
     """Make an SMS arrive on TO; the simulator POSTs it to that number's webhook."""
+    from urllib.parse import urlsplit
+
     import httpx
+
+    from .delivery import is_loopback_host
 
     if not url.startswith(("http://", "https://")):
         raise click.BadParameter(f"not an http(s) URL: {url!r}", param_hint="--url")
+    try:
+        host = urlsplit(url).hostname or ""
+    except ValueError:
+        raise click.BadParameter("not an http(s) URL", param_hint="--url") from None
     body = {"from": from_, "to": to, "message": message}
     shown = hide_url_password(url)  # a URL with Basic-auth credentials, shown without them
     try:
-        response = httpx.post(f"{url.rstrip('/')}/_sandbox/inbound", json=body, timeout=60)
+        response = httpx.post(
+            f"{url.rstrip('/')}/_sandbox/inbound",
+            json=body,
+            timeout=60,
+            trust_env=not is_loopback_host(host),  # an HTTP_PROXY never reaches loopback
+        )
     except httpx.HTTPError as exc:
         raise CliError(
             f"no response from the sandbox at {shown} ({type(exc).__name__}): "
