@@ -63,7 +63,14 @@ async def test_a_taken_message_is_leased_until_renewal_stops(inbox: Inbox) -> No
 
 
 @every_kind
-async def test_failures_retry_after_backoff_then_dead_letter_then_replay(inbox: Inbox) -> None:
+async def test_failures_retry_after_backoff_then_dead_letter_then_replay(
+    kind: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    # A short retention: what succeeded is kept however long the message waits
+    # (retries, dead letter), not only as long as a handled refid is remembered.
+    inbox = make_inbox(
+        kind, request, tmp_path, lease=0.5, retry_delays=(0.2,), max_attempts=3, retention=0.5
+    )
     async with inbox:  # type: ignore[attr-defined]
         await inbox.put(sms())
         claimed = await inbox.take("w1")
@@ -81,8 +88,10 @@ async def test_failures_retry_after_backoff_then_dead_letter_then_replay(inbox: 
         await anyio.sleep(0.3)
         last = await inbox.take("w1")
         assert last is not None and last.attempt == 3
+        assert last.done == {"0:app.first"}  # retried past the retention: still known
         assert await inbox.fail(last, "still down") == "dead"
-        await anyio.sleep(0.3)
+        await anyio.sleep(0.6)  # the dead letter waits past the retention
+        await inbox.housekeeping()
         assert await inbox.take("w1") is None  # dead letters are not retried
         dead = await inbox.dead_letters()
         assert [d.refid for d in dead] == [claimed.refid]

@@ -49,6 +49,16 @@ redis.call('HDEL', KEYS[1], 'next_attempt_at')
 return {attempts, redis.call('HGET', KEYS[1], 'body'), redis.call('SMEMBERS', KEYS[2])}
 """
 
+# KEYS: msg, ok. ARGV: handler. A handler succeeded: kept with no expiry until the
+# message is handled (ACK) or purged, however long it waits for retries or as a dead
+# letter (like the message itself). Not kept for a message handled already or gone.
+RECORD = """
+local state = redis.call('HGET', KEYS[1], 'state')
+if state ~= 'pending' and state ~= 'dead' then return 0 end
+redis.call('SADD', KEYS[2], ARGV[1])
+return 1
+"""
+
 # KEYS: stream. ARGV: group, consumer, entry id. Resets the entry's idle time if
 # `consumer` still owns it: 1; 0 if the lease was lost.
 RENEW = """

@@ -42,7 +42,18 @@ if TYPE_CHECKING:
 __all__ = ["RedisInbox"]
 
 GROUP = "workers"
-_SCRIPTS = ("PUT", "PROMOTE", "BEGIN", "RENEW", "ACK", "FAIL", "RELEASE", "REPLAY", "PURGE")
+_SCRIPTS = (
+    "PUT",
+    "PROMOTE",
+    "BEGIN",
+    "RENEW",
+    "RECORD",
+    "ACK",
+    "FAIL",
+    "RELEASE",
+    "REPLAY",
+    "PURGE",
+)
 #: A consumer idle this long with nothing pending is removed from the group.
 _CONSUMER_IDLE_MS = 3600 * 1000
 
@@ -198,11 +209,8 @@ class RedisInbox:
         return int(answer) == 1
 
     async def record_success(self, claimed: Claimed, handler: str) -> None:
-        key = self._key("ok", claimed.refid)
-        async with self._client().pipeline(transaction=True) as pipe:
-            pipe.sadd(key, handler)
-            pipe.pexpire(key, int(self.settings.retention * 1000))
-            await pipe.execute()
+        keys = [self._key("m", claimed.refid), self._key("ok", claimed.refid)]
+        await self._script("RECORD", keys, [handler])
 
     async def ack(self, claimed: Claimed) -> None:
         refid, entry_id = claimed.refid, claimed.token.split(" ")[1]

@@ -193,9 +193,12 @@ class SqliteInbox:
     async def record_success(self, claimed: Claimed, handler: str) -> None:
         def work(conn: sqlite3.Connection) -> None:
             with transaction(conn):
+                # Not for a message handled already (a late call): nothing would delete it.
                 conn.execute(
-                    "INSERT OR IGNORE INTO inbox_successes (refid, handler) VALUES (?, ?)",
-                    (claimed.refid, handler),
+                    "INSERT OR IGNORE INTO inbox_successes (refid, handler) SELECT ?, ? "
+                    "WHERE EXISTS (SELECT 1 FROM inbox_messages WHERE refid = ? "
+                    "AND state != 'handled')",
+                    (claimed.refid, handler, claimed.refid),
                 )
 
         await self._db.run(work)
