@@ -6,7 +6,10 @@ redelivery finds it and adds nothing. A worker takes a ready row by setting
 its lease (``due_at`` moves to the lease's end: a row whose lease lapsed is
 simply ready again) and counting the attempt, in one ``BEGIN IMMEDIATE``
 transaction; renews the lease while the handlers run; and on the outcome
-marks it handled, schedules the retry, or keeps it as a dead letter.
+marks it handled, schedules the retry, or keeps it as a dead letter. Each
+take writes its own token in ``lease_owner``: renewals and outcomes change
+the row only while it still holds it, so a worker whose lease lapsed and
+was taken again cannot settle what the new holder runs.
 
 Several receiver processes on one machine may share the file (``uvicorn
 --workers N``), not a network file system. Runs under asyncio and trio.
@@ -25,11 +28,12 @@ from intelepeer_async.models.inbound import InboundSms
 from .._sqlite import Database, transaction
 from ._base import (
     Claimed,
-    EntryState,
+    FailOutcome,
     InboxEntry,
     InboxMetrics,
     InboxSettings,
     SettingsArgs,
+    lease_token,
     message_body,
 )
 
@@ -151,6 +155,7 @@ class SqliteInbox:
 
     async def take(self, consumer: str) -> Claimed | None:
         now, lease = self._clock(), self.settings.lease
+        token = lease_token(consumer)
 
         def work(conn: sqlite3.Connection) -> Claimed | None:
             if conn.execute(_READY, (now,)).fetchone() is None:
@@ -166,13 +171,13 @@ class SqliteInbox:
                 conn.execute(
                     "UPDATE inbox_messages SET due_at = ?, lease_owner = ?, attempts = ? "
                     "WHERE refid = ?",
-                    (now + lease, consumer, attempts, refid),
+                    (now + lease, token, attempts, refid),
                 )
                 done = conn.execute(
                     "SELECT handler FROM inbox_successes WHERE refid = ?", (refid,)
                 ).fetchall()
             message = InboundSms.model_validate_json(body)
-            return Claimed(refid, message, attempts, frozenset(d[0] for d in done), consumer)
+            return Claimed(refid, message, attempts, frozenset(d[0] for d in done), token)
 
         return await self._db.run(work)
 
@@ -203,46 +208,50 @@ class SqliteInbox:
 
         await self._db.run(work)
 
-    async def ack(self, claimed: Claimed) -> None:
+    async def ack(self, claimed: Claimed) -> bool:
         now = self._clock()
 
-        def work(conn: sqlite3.Connection) -> None:
+        def work(conn: sqlite3.Connection) -> bool:
             with transaction(conn):
-                changed = conn.execute(
+                changed: int = conn.execute(
                     "UPDATE inbox_messages SET state = 'handled', body = NULL, due_at = NULL, "
-                    "lease_owner = NULL, finished_at = ? WHERE refid = ? AND state = 'pending'",
-                    (now, claimed.refid),
+                    "lease_owner = NULL, finished_at = ? "
+                    "WHERE refid = ? AND state = 'pending' AND lease_owner = ?",
+                    (now, claimed.refid, claimed.token),
                 ).rowcount
-                conn.execute("DELETE FROM inbox_successes WHERE refid = ?", (claimed.refid,))
                 if changed:
+                    conn.execute("DELETE FROM inbox_successes WHERE refid = ?", (claimed.refid,))
                     _count(conn, "handled")
+            return changed == 1
 
-        await self._db.run(work)
+        return await self._db.run(work)
 
-    async def fail(self, claimed: Claimed, error: str) -> EntryState:
+    async def fail(self, claimed: Claimed, error: str) -> FailOutcome:
         now = self._clock()
         dead = claimed.attempt >= self.settings.max_attempts
         retry_at = now + self.settings.retry_delay(claimed.attempt)
 
-        def work(conn: sqlite3.Connection) -> None:
+        def work(conn: sqlite3.Connection) -> bool:
             with transaction(conn):
                 if dead:
-                    changed = conn.execute(
+                    changed: int = conn.execute(
                         "UPDATE inbox_messages SET state = 'dead', due_at = NULL, "
                         "lease_owner = NULL, last_error = ?, finished_at = ? "
-                        "WHERE refid = ? AND state = 'pending'",
-                        (error, now, claimed.refid),
+                        "WHERE refid = ? AND state = 'pending' AND lease_owner = ?",
+                        (error, now, claimed.refid, claimed.token),
                     ).rowcount
                 else:
                     changed = conn.execute(
                         "UPDATE inbox_messages SET due_at = ?, lease_owner = NULL, "
-                        "last_error = ? WHERE refid = ? AND state = 'pending'",
-                        (retry_at, error, claimed.refid),
+                        "last_error = ? WHERE refid = ? AND state = 'pending' AND lease_owner = ?",
+                        (retry_at, error, claimed.refid, claimed.token),
                     ).rowcount
                 if changed:
                     _count(conn, "dead_lettered" if dead else "retried")
+            return changed == 1
 
-        await self._db.run(work)
+        if not await self._db.run(work):
+            return "lost"
         return "dead" if dead else "pending"
 
     async def release(self, claimed: Claimed) -> None:
