@@ -171,6 +171,46 @@ async def test_a_worker_that_lost_its_lease_stops_the_run_and_leaves_the_message
 
 
 @every_kind
+async def test_an_inbox_that_stops_answering_an_outcome_never_holds_up_shutting_down(
+    kind: str,
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The ack does not come back (the inbox's server stalled): the outcome is shielded
+    from shutting down but bounded, so the lifespan exits well within `handler_timeout`
+    + 1 s, and the message stays pending, to run again once its lease lapses."""
+    caplog.set_level(logging.INFO, logger="intelepeer_async.receiver")
+    monkeypatch.setattr("receiver.inbox._workers._CALL_BOUND", 0.5)
+    inbox = make_inbox(kind, request, tmp_path, workers=1, poll_interval=0.05)
+    ack = inbox.ack
+
+    async def stalled_ack(claimed: Any) -> bool:
+        await anyio.sleep(8)
+        return await ack(claimed)
+
+    inbox.ack = stalled_ack  # type: ignore[method-assign]
+    rx = receiver(inbox, handler_timeout=1)
+    ran = anyio.Event()
+
+    @rx.on_message()
+    async def handler(msg: InboundSms) -> None:
+        ran.set()
+
+    async with rx.lifespan():
+        assert (await call_asgi(rx.app, body())).status == 200
+        with anyio.fail_after(5):
+            await ran.wait()
+        started = anyio.current_time()
+    took = anyio.current_time() - started
+    assert took < 4.0  # the documented 1 + 1 s, with room for a loaded machine; not 8 s
+    assert f"did not answer within 0.5s on inbound SMS {REFID}" in caplog.text
+    entry = await _get(inbox, REFID)
+    assert entry.state == "pending" and entry.attempts == 1
+
+
+@every_kind
 async def test_a_poison_message_is_dead_lettered_after_n_runs_and_replays_once_fixed(
     kind: str, request: pytest.FixtureRequest, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -28,7 +28,7 @@ from anyio.abc import TaskGroup, TaskStatus
 
 from intelepeer_async.models.inbound import InboundSms
 
-from ._base import Claimed, Inbox
+from ._base import Claimed, FailOutcome, Inbox
 
 __all__ = ["RunHandlers", "Workers", "consumer_name"]
 
@@ -189,7 +189,10 @@ class Workers:
             await self._outcome(claimed, errors)
 
     async def _outcome(self, claimed: Claimed, errors: list[str]) -> None:
-        with anyio.CancelScope(shield=True):
+        state: FailOutcome | None = None
+        # Shielded, so shutting down never drops an outcome; bounded, so an inbox that
+        # stopped answering never holds shutting down up (the lease lapses: run again).
+        with anyio.move_on_after(_CALL_BOUND, shield=True) as bound:
             if not errors:
                 if await self._inbox.ack(claimed):
                     logger.info("inbound SMS %s handled (run %d)", claimed.refid, claimed.attempt)
@@ -197,7 +200,15 @@ class Workers:
                     _lease_lost(claimed, "its outcome was not recorded")
                 return
             state = await self._inbox.fail(claimed, "; ".join(errors)[:2000])
-        if state == "lost":
+        if bound.cancelled_caught:
+            logger.error(
+                "inbox %r did not answer within %gs on inbound SMS %s: its outcome was not "
+                "recorded; it runs again once its lease lapses",
+                self._inbox,
+                _CALL_BOUND,
+                claimed.refid,
+            )
+        elif state == "lost":
             _lease_lost(claimed, "its outcome was not recorded")
         elif state == "dead":
             logger.error(
