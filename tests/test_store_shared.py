@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 import anyio
@@ -155,6 +156,49 @@ async def test_a_redis_that_stops_answering_fails_a_call_within_the_socket_timeo
         await store.aclose()
         tg.cancel_scope.cancel()
     assert len(connections) == 2  # one connection each: never retried
+
+
+def test_a_redis_store_under_trio_is_refused_at_startup_not_at_each_delivery(
+    redis_url: str,
+) -> None:
+    """Started under trio, a receiver with a RedisStore would answer every delivery
+    500 until IntelePeer gave up: its lifespan refuses to start instead."""
+    rx = SmsReceiver(verifier=SharedCode("s3cret"), store=RedisStore(redis_url))
+
+    async def main() -> None:
+        with pytest.raises(AsyncioOnlyError, match="asyncio only"):
+            async with rx.lifespan():
+                pass
+
+    anyio.run(main, backend="trio")
+
+
+async def test_a_store_that_cannot_open_is_refused_at_startup(
+    tmp_path: Path, anyio_backend: str
+) -> None:
+    rx = SmsReceiver(
+        verifier=SharedCode("s3cret"), store=SqliteStore(tmp_path / "missing-dir" / "refids.db")
+    )
+    with pytest.raises(InvalidInputError, match="cannot open SQLite database"):
+        async with rx.lifespan():
+            pass
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+async def test_a_redis_store_that_does_not_answer_is_refused_at_startup(
+    anyio_backend: str,
+) -> None:
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    with socket.socket() as unused:  # bound, never listening: connections are refused
+        unused.bind(("127.0.0.1", 0))
+        port = unused.getsockname()[1]
+        rx = SmsReceiver(
+            verifier=SharedCode("s3cret"), store=RedisStore(f"redis://127.0.0.1:{port}/0")
+        )
+        with anyio.fail_after(10), pytest.raises(RedisConnectionError):
+            async with rx.lifespan():
+                pass
 
 
 def test_bad_settings_are_typed_errors(tmp_path: Path) -> None:
