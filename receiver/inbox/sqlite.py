@@ -23,9 +23,10 @@ import time
 from collections.abc import Callable
 from typing import Any, Unpack
 
+from intelepeer_async.errors import InvalidInputError
 from intelepeer_async.models.inbound import InboundSms
 
-from .._sqlite import Database, transaction
+from .._sqlite import Database, existing_tables, transaction
 from ._base import (
     Claimed,
     FailOutcome,
@@ -114,6 +115,20 @@ class SqliteInbox:
         self.settings = InboxSettings(**settings)
         self._db = Database(path, SCHEMA)
         self._clock = clock
+
+    @classmethod
+    def existing(
+        cls, path: str | os.PathLike[str], **settings: Unpack[SettingsArgs]
+    ) -> SqliteInbox:
+        """The inbox a receiver made at `path`, for tools that look at it (the
+        ``intelepeer inbox`` command): a typed error, and the file left as it was,
+        when `path` holds no inbox (opening another app's database as an inbox would
+        switch it to WAL and add the inbox's tables)."""
+        if "inbox_messages" not in existing_tables(path):
+            raise InvalidInputError(
+                f"{path} is not a receiver inbox (no inbox_messages table); nothing was changed"
+            )
+        return cls(path, **settings)
 
     def __repr__(self) -> str:
         return f"SqliteInbox({str(self._db.path)!r})"
