@@ -63,6 +63,23 @@ async def test_a_taken_message_is_leased_until_renewal_stops(inbox: Inbox) -> No
 
 
 @every_kind
+async def test_in_flight_counts_only_messages_whose_lease_is_live(inbox: Inbox) -> None:
+    """A worker took a message and died: once its lease lapsed nobody runs it, and
+    both inboxes stop counting it in flight (it is still in the queue)."""
+    async with inbox:  # type: ignore[attr-defined]
+        await inbox.put(sms())
+        await inbox.put(sms("0" * 32))
+        assert await inbox.take("w1") is not None
+        assert (await inbox.metrics()).in_flight == 1
+        await anyio.sleep(0.7)  # no renewal: the lease lapsed
+        metrics = await inbox.metrics()
+        assert (metrics.in_flight, metrics.queue_depth) == (0, 2)
+        assert await inbox.take("w2") is not None
+        assert await inbox.take("w2") is not None
+        assert (await inbox.metrics()).in_flight == 2
+
+
+@every_kind
 async def test_a_worker_that_lost_its_lease_cannot_settle_the_message(inbox: Inbox) -> None:
     """Worker 1 stalled past its lease and worker 2 took the message: worker 1's late
     fail, ack, renew and release change nothing, so no third worker runs it meanwhile."""

@@ -157,8 +157,9 @@ class InboxMetrics:
     already had; `handled`: messages whose handlers all succeeded; `retried`:
     failed runs scheduled again; `dead_lettered`: messages given up on.
     `queue_depth`: messages waiting or being handled; `in_flight`: of those,
-    held by a worker now; `oldest_pending_age`: seconds since the oldest of
-    them was received (None when none); `dead_letters`: dead letters kept now.
+    held by a worker now (a lease that lapsed, its worker gone, is not counted);
+    `oldest_pending_age`: seconds since the oldest of them was received (None
+    when none); `dead_letters`: dead letters kept now.
     """
 
     received: int = 0

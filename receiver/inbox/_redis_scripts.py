@@ -150,3 +150,13 @@ redis.call('DEL', KEYS[1], KEYS[2])
 redis.call('ZREM', KEYS[3], ARGV[1])
 return 1
 """
+
+# KEYS: stream. ARGV: group, lease ms. How many taken entries are still leased: the
+# pending ones minus those idle past the lease (their worker is gone; the next take
+# gets them), as SqliteInbox counts, without sending the lapsed ones back.
+IN_FLIGHT = """
+local total = redis.call('XPENDING', KEYS[1], ARGV[1])[1]
+if total == 0 then return 0 end
+local lapsed = redis.call('XPENDING', KEYS[1], ARGV[1], 'IDLE', ARGV[2], '-', '+', total)
+return total - #lapsed
+"""

@@ -56,6 +56,7 @@ _SCRIPTS = (
     "RELEASE",
     "REPLAY",
     "PURGE",
+    "IN_FLIGHT",
 )
 #: A consumer idle this long with nothing pending is removed from the group.
 _CONSUMER_IDLE_MS = 3600 * 1000
@@ -303,8 +304,9 @@ class RedisInbox:
             pipe.zcard(self._key("pending"))
             pipe.zrange(self._key("pending"), 0, 0, withscores=True)
             pipe.zcard(self._key("dead"))
-            pipe.xpending(self._key("stream"), GROUP)
-            counters, depth, oldest, dead, pending = await pipe.execute()
+            counters, depth, oldest, dead = await pipe.execute()
+        lease_ms = int(self.settings.lease * 1000)
+        in_flight = await self._script("IN_FLIGHT", [self._key("stream")], [GROUP, lease_ms])
 
         def count(name: str) -> int:
             return int(counters.get(name, 0))
@@ -316,7 +318,7 @@ class RedisInbox:
             retried=count("retried"),
             dead_lettered=count("dead_lettered"),
             queue_depth=int(depth),
-            in_flight=int(pending.get("pending", 0)) if isinstance(pending, dict) else 0,
+            in_flight=int(in_flight),
             oldest_pending_age=max(0.0, now - float(oldest[0][1])) if oldest else None,
             dead_letters=int(dead),
         )
