@@ -227,6 +227,7 @@ def test_a_missing_redis_server_fails_the_redis_tests_never_skips_them(
     from . import redis_server
 
     monkeypatch.setattr("shutil.which", lambda name: None)
+    monkeypatch.setattr(redis_server, "BUILT_BINARY", tmp_path / "not-built" / "redis-server")
     # In the session fixture, this failure makes every Redis test ERROR.
     with (
         pytest.raises(pytest.fail.Exception, match="ensure-redis"),
