@@ -28,6 +28,7 @@ from .errors import (
     APIResponseValidationError,
     APIStatusError,
     APITimeoutError,
+    LoginConnectionError,
     LoginError,
     LoginRefusedError,
     LoginTimeoutError,
@@ -35,6 +36,7 @@ from .errors import (
 from .types import Secret
 
 __all__ = [
+    "EXPIRED_TOKEN_ANSWER",
     "FRESH_TOKEN_GRACE",
     "LOGIN_REFUSAL_MEMORY",
     "MIN_LOGIN_BUDGET",
@@ -55,6 +57,10 @@ REFRESH_MARGIN = 300.0
 #: answer (SmartCommunicator uses 401 for business errors), not a stale token:
 #: it is raised as `AuthenticationError` and the token is kept.
 FRESH_TOKEN_GRACE = 2.0
+#: A 401 whose text says the token expired is expiry, however young the token:
+#: the v4 API answers ``{"error":"token has expired"}`` and SmartCommunicator
+#: "Token has expired". Such a 401 is never one of the API's business answers.
+EXPIRED_TOKEN_ANSWER = re.compile(r"\btoken\b.*\bexpired\b", re.IGNORECASE | re.DOTALL)
 #: A login refused with 401/403 is remembered this many seconds: calls in that
 #: window get the same `LoginRefusedError` without a request, so a burst of
 #: calls with a wrong password makes one login attempt, not one each.
@@ -88,8 +94,9 @@ class AuthProvider:
         """The (lower-case) names of the headers this provider sets."""
         return frozenset({"authorization"})
 
-    def refused(self, token: str) -> bool:
-        """The server answered 401 to `token`: is one resend with fresh credentials worth it?"""
+    def refused(self, token: str, answer: str | None = None) -> bool:
+        """The server answered 401 to `token` (its text: `answer`): is one resend
+        with fresh credentials worth it?"""
         return False
 
 
@@ -289,10 +296,13 @@ class LoginToken(AuthProvider):
     def _failed(
         self, exc: APIStatusError | APIConnectionError | APIResponseValidationError
     ) -> LoginError:
-        status = exc.status_code if not isinstance(exc, APIConnectionError) else None
+        if isinstance(exc, APIConnectionError):
+            return LoginConnectionError(
+                f"{self._name} failed ({exc}); the call that needed it was never sent"
+            )
         return LoginError(
             f"{self._name} failed ({exc}); the call that needed it was never sent",
-            status_code=status,
+            status_code=exc.status_code,
             message=getattr(exc, "message", None),
             body=getattr(exc, "body", None),
             request_id=getattr(exc, "request_id", None),
@@ -301,10 +311,11 @@ class LoginToken(AuthProvider):
     def headers(self, token: str) -> dict[str, str]:
         return _authorization(token, self._scheme)
 
-    def refused(self, token: str) -> bool:
+    def refused(self, token: str, answer: str | None = None) -> bool:
         if self._token is None or self._token.reveal() != token:
             return True  # already replaced by another caller: resend with the new one
-        if self._clock() - self._issued_at < self.fresh_grace:
+        says_expired = answer is not None and EXPIRED_TOKEN_ANSWER.search(answer) is not None
+        if not says_expired and self._clock() - self._issued_at < self.fresh_grace:
             return False  # just issued: the 401 is the API's answer
         self._token = None
         return True

@@ -376,7 +376,7 @@ class HTTPCore:
 
             if outcome == 401 and auth is not None and not resent_after_401:
                 resent_after_401 = True
-                if auth.refused(token):
+                if auth.refused(token, getattr(error, "message", None)):
                     # Refused credentials mean nothing ran: safe to resend once.
                     logger.debug(
                         "401 on %s %s: resending once with fresh credentials", method, path

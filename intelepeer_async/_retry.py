@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
-from .errors import InvalidInputError
+from .errors import REFUSED_BEFORE_PROCESSING, InvalidInputError
 
 __all__ = [
     "Failure",
@@ -38,7 +38,7 @@ class Failure(enum.Enum):
 # Statuses that say "try again" for a call that is safe to repeat.
 _RETRYABLE_IDEMPOTENT = frozenset({408, 429})
 # Statuses that say the server refused *before* processing: safe even for POST.
-_REFUSED_BEFORE_PROCESSING = frozenset({429, 503})
+_REFUSED_BEFORE_PROCESSING = REFUSED_BEFORE_PROCESSING
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ __all__ = [
     "IntelePeerError",
     "InternalServerError",
     "InvalidInputError",
+    "LoginConnectionError",
     "LoginError",
     "LoginRefusedError",
     "LoginTimeoutError",
@@ -59,8 +60,13 @@ class APIConnectionError(IntelePeerError):
     """
 
     def __init__(self, message: str, *, may_have_been_processed: bool) -> None:
-        self.may_have_been_processed = may_have_been_processed
+        self._may_have_been_processed = may_have_been_processed
         super().__init__(message)
+
+    @property
+    def may_have_been_processed(self) -> bool:
+        """Whether the request may have reached the server before the failure."""
+        return self._may_have_been_processed
 
 
 class APITimeoutError(APIConnectionError):
@@ -70,6 +76,11 @@ class APITimeoutError(APIConnectionError):
 def _detail(status_code: int, message: str, request_id: str | None) -> str:
     detail = f"{status_code}: {message}"
     return f"{detail} (request id {request_id})" if request_id else detail
+
+
+#: Statuses with which a server refuses a request BEFORE doing anything: the one
+#: place that says so (the retry policy resends even a paid POST after these).
+REFUSED_BEFORE_PROCESSING = frozenset({429, 503})
 
 
 class APIStatusError(IntelePeerError):
@@ -96,6 +107,17 @@ class APIStatusError(IntelePeerError):
         self.request_id = request_id
         self.response = response
         super().__init__(_detail(status_code, message, request_id))
+
+    @property
+    def may_have_been_processed(self) -> bool:
+        """Whether the server may have acted on the request despite the error.
+
+        True for a 5xx other than 503: the server (or a gateway in front of it)
+        failed somewhere while handling it, so a paid call such as an SMS may
+        have gone out; check before sending it again. False for 4xx and 3xx
+        (refused) and for 429/503 (refused before processing).
+        """
+        return self.status_code >= 500 and self.status_code not in REFUSED_BEFORE_PROCESSING
 
 
 class UnexpectedRedirectError(APIStatusError):
@@ -181,7 +203,6 @@ class LoginError(IntelePeerError):
         body: object = None,
         request_id: str | None = None,
     ) -> None:
-        self.may_have_been_processed = False
         self.status_code = status_code
         self.message = message if message is not None else description
         self.body = body
@@ -189,9 +210,20 @@ class LoginError(IntelePeerError):
         self.response: RawResponse | None = None
         Exception.__init__(self, description)
 
+    @property
+    def may_have_been_processed(self) -> bool:
+        """Always False: the call that needed the login was never sent."""
+        return False
+
 
 class LoginTimeoutError(LoginError, APITimeoutError):
     """The login did not finish within the call's time budget (also an `APITimeoutError`)."""
+
+
+class LoginConnectionError(LoginError, APIConnectionError):
+    """The login got no answer (refused connection, DNS, reset): also an
+    `APIConnectionError`, so code (and the CLI's exit code 4) that handles an
+    unreachable server handles an unreachable login server the same way."""
 
 
 class LoginRefusedError(LoginError, AuthenticationError):

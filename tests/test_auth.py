@@ -148,6 +148,28 @@ async def test_401_on_a_fresh_token_is_the_apis_answer(mock: respx.MockRouter) -
     assert api.calls[-1].request.headers["Authorization"] == "Bearer token-fresh"
 
 
+@pytest.mark.parametrize(
+    "expired",
+    [{"error": "token has expired"}, {"message": "Token has expired", "status": 401}],
+)
+async def test_a_401_saying_the_token_expired_is_expiry_however_young(
+    mock: respx.MockRouter, expired: dict[str, object]
+) -> None:
+    """A token the server calls expired is replaced even within FRESH_TOKEN_GRACE (a
+    virtual clock, or a server that revoked it early), and the call is resent once."""
+    auth = mock.post(AUTH_URL).mock(side_effect=tokens("token-first", "token-second"))
+    api = mock.post(API_URL).mock(
+        side_effect=[httpx.Response(401, json=expired), httpx.Response(200, json={})]
+    )
+    ip = client(username="ann", password=PASSWORD)
+    await ip._v4("POST", API_URL)
+    assert auth.call_count == 2
+    assert [c.request.headers["Authorization"] for c in api.calls] == [
+        "Bearer token-first",
+        "Bearer token-second",
+    ]
+
+
 async def test_static_token_401_is_final(mock: respx.MockRouter) -> None:
     api = mock.get(API_URL).mock(return_value=httpx.Response(401, json={"error": "Unauthorized"}))
     with pytest.raises(AuthenticationError):

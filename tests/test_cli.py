@@ -325,6 +325,17 @@ def test_script_network_error_exits_4() -> None:
     assert out.stderr.startswith("error: no response:") and "Traceback" not in out.stderr
 
 
+def test_script_login_that_gets_no_answer_exits_4() -> None:
+    base = f"http://127.0.0.1:{closed_port()}"
+    out = script(
+        *("--username", "me", "--password", "hunter2-secret", "--base-url", base),
+        *("--timeout", "10", "sms", "status", "R1"),
+    )
+    assert out.returncode == 4
+    assert out.stderr.startswith("error: no response:") and "Traceback" not in out.stderr
+    assert "the login" in out.stderr and "hunter2-secret" not in out.stderr
+
+
 def test_script_reads_numbers_piped_on_stdin() -> None:
     received: list[dict[str, object]] = []
     with uvicorn_in_thread(webhook_vendor(received)) as base:

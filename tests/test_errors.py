@@ -138,3 +138,17 @@ def test_nested_error_objects() -> None:
     assert status_error(400, {"error": {"message": "deep"}}).message == "deep"
     assert status_error(422, {"detail": [{"msg": "a"}, "b"]}).message == "a; b"
     assert status_error(400, {"data": {"message": "inner"}}).message == "inner"
+
+
+@pytest.mark.parametrize(
+    ("status", "maybe"),
+    [
+        *[(status, False) for status in (307, 400, 401, 404, 409, 429, 503)],
+        *[(status, True) for status in (500, 502, 504)],
+    ],
+)
+def test_a_status_error_says_whether_the_request_may_have_run(status: int, maybe: bool) -> None:
+    # 5xx (but 503) means the server failed while handling it: a paid POST may have gone
+    # out. 429/503 are refusals before processing, as the retry policy treats them.
+    error = status_error(status, {"message": "x"})
+    assert error.may_have_been_processed is maybe
