@@ -1,5 +1,6 @@
-# `make test` and `make demo` work on a fresh clone with only python3 and make:
-# the virtualenv is (re)built whenever pyproject.toml is newer than it.
+# `make test` and `make demo` work on a fresh clone with only python3 (>= 3.11) and
+# make: the virtualenv is (re)built whenever pyproject.toml is newer than it
+# (scripts/make-venv.sh: installs python3-venv as root with apt if python3 lacks it).
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -14,8 +15,7 @@ demo: $(STAMP)
 	$(BIN)/python examples/demo.py
 
 $(STAMP): pyproject.toml
-	rm -rf $(VENV)
-	$(PYTHON) -m venv $(VENV)
+	scripts/make-venv.sh $(PYTHON) $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
@@ -28,9 +28,10 @@ typecheck: $(STAMP)
 	$(BIN)/mypy --strict intelepeer_async receiver tests examples benchmarks
 
 # The Redis tests start their own redis-server (>= 6.2) on a free loopback port;
-# this installs one when missing (Debian's package, as root), or says how.
-redis:
-	scripts/ensure-redis.sh
+# this installs one when missing (Debian's package, as root), builds Redis 6.2
+# into $(BIN) when apt's is older (Debian 11, Ubuntu 22.04), or says how.
+redis: $(STAMP)
+	scripts/ensure-redis.sh $(BIN)
 
 unit: $(STAMP) redis
 	$(BIN)/pytest -q

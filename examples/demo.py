@@ -330,15 +330,29 @@ class Demo:
         self.more(f"{handled} messages, each handled exactly once")
 
 
+def loopback_client(**options: Any) -> httpx.AsyncClient:
+    """An httpx client that ignores HTTP_PROXY and friends: every URL here is on loopback,
+    and a proxy set in the environment (for pip, say) would take that traffic and fail."""
+    return httpx.AsyncClient(trust_env=False, **options)
+
+
 async def run(receiver_url: str, pace: float) -> None:
     config = SandboxConfig(clock_rate=0)  # the documented demo account; time stands still
     async with (
         serve(config) as server,
-        httpx.AsyncClient(base_url=server.url, timeout=30) as http,
+        loopback_client(base_url=server.url, timeout=30) as http,
+        loopback_client() as ip_http,
+        loopback_client() as yay_http,
         AsyncIntelePeer(
-            username="demo", password="demo", customer_id=12345678, base_url=server.url
+            username="demo",
+            password="demo",
+            customer_id=12345678,
+            base_url=server.url,
+            http_client=ip_http,  # the SDK's client, without the environment's proxies
         ) as ip,
-        AsyncYay(reseller="demo", user="demo", password="demo", base_url=server.url) as yay,
+        AsyncYay(
+            reseller="demo", user="demo", password="demo", base_url=server.url, http_client=yay_http
+        ) as yay,
     ):
         sim = Control(http)
         demo = Demo(ip, yay, sim, receiver_url, pace)
@@ -353,6 +367,13 @@ async def run(receiver_url: str, pace: float) -> None:
         await demo.receive_inbound()
         total = len(await sim.call("GET", "requests"))
     print(f"done: {total} API requests, all on loopback; simulator and receiver stopped")
+
+
+def first_cause(exc: BaseException) -> str:
+    """``Type: message`` of `exc`, or of the first error inside an exception group."""
+    while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
+        exc = exc.exceptions[0]
+    return f"{type(exc).__name__}: {exc}"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -374,6 +395,9 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except DemoFailed as failed:
         print(f"demo failed: expected {failed}", file=sys.stderr)
+        return 1
+    except Exception as exc:  # anything else: one line, not a traceback
+        print(f"demo failed: {first_cause(exc)}", file=sys.stderr)
         return 1
     finally:
         sdk_log.removeHandler(handler)

@@ -27,7 +27,12 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from intelepeer_async import APIConnectionError, AsyncIntelePeer, InvalidInputError
+from intelepeer_async import (
+    APIConnectionError,
+    APIStatusError,
+    AsyncIntelePeer,
+    InvalidInputError,
+)
 from receiver import HELP_KEYWORDS, OPT_OUT_KEYWORDS, InboundSms, SharedCode, SmsReceiver
 
 log = logging.getLogger("sms-service")
@@ -51,7 +56,8 @@ async def reply(msg: InboundSms, text: str) -> None:
     except InvalidInputError:
         log.warning("%s: this sender cannot be replied to", msg.refid)
         return
-    except APIConnectionError as exc:
+    except (APIConnectionError, APIStatusError) as exc:
+        # No answer, or a 5xx other than 503: the vendor may have sent it.
         if not exc.may_have_been_processed:
             raise  # nothing went out: fail, and the redelivery replies
         log.warning("%s: the reply may have gone out; not sending it again", msg.refid)

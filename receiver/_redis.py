@@ -20,6 +20,12 @@ if TYPE_CHECKING:
 
 __all__ = ["AsyncioOnlyError", "check_url", "connect", "hide_password", "key_prefix"]
 
+#: Seconds a Redis call (or making a connection) may take before it fails: a Redis
+#: that stops answering (failover, partition, ``CLIENT PAUSE``) fails a delivery
+#: with a 500 (IntelePeer delivers again) and never holds up shutting down. A URL
+#: may set its own: ``redis://host/0?socket_timeout=2&socket_connect_timeout=2``.
+SOCKET_TIMEOUT = 5.0
+
 
 class AsyncioOnlyError(IntelePeerError, RuntimeError):
     """A Redis store or inbox was used outside asyncio (under trio, say): redis-py's
@@ -71,7 +77,13 @@ def key_prefix(prefix: str) -> str:
 
 
 def connect(url: str, what: str) -> Redis:
-    """A redis-py asyncio client for `url` (connections are made on first use)."""
+    """A redis-py asyncio client for `url` (connections are made on first use).
+
+    Its timeouts are set here, not left to redis-py's defaults (none before 6.0: a
+    call would wait for ever). It never retries a call itself: a Lua script that
+    timed out may have run, and every caller retries on its own terms (the
+    workers' next poll, IntelePeer's redelivery), which the lease tokens and
+    refids make safe."""
     require_asyncio(what)
     try:
         from redis.asyncio import Redis
@@ -79,7 +91,14 @@ def connect(url: str, what: str) -> Redis:
         raise InvalidInputError(
             f"{what} needs redis-py: pip install 'intelepeer-async[redis]'"
         ) from None
-    client: Redis = Redis.from_url(url, decode_responses=True, health_check_interval=30)
+    client: Redis = Redis.from_url(
+        url,
+        decode_responses=True,
+        health_check_interval=30,
+        socket_timeout=SOCKET_TIMEOUT,
+        socket_connect_timeout=SOCKET_TIMEOUT,
+        retry=None,
+    )
     return client
 
 

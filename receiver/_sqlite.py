@@ -31,7 +31,7 @@ import anyio.to_thread
 
 from intelepeer_async.errors import InvalidInputError
 
-__all__ = ["Database", "transaction"]
+__all__ = ["Database", "existing_tables", "transaction"]
 
 T = TypeVar("T")
 
@@ -51,6 +51,24 @@ def transaction(conn: sqlite3.Connection, *, durable: bool = False) -> Iterator[
         conn.execute("ROLLBACK")
         raise
     conn.execute("COMMIT")
+
+
+def existing_tables(path: str | os.PathLike[str]) -> set[str]:
+    """The tables of the SQLite file at `path`, read without changing anything (opened
+    read-only: no WAL switch, no schema, no file created); a typed error when it is not
+    a SQLite database. For tools that must find an existing database, not make one."""
+    uri = Path(path).absolute().as_uri() + "?mode=ro"
+    try:
+        conn = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT)
+    except sqlite3.Error as exc:
+        raise InvalidInputError(f"cannot open SQLite database {path}: {exc}") from None
+    try:
+        rows = conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
+    except sqlite3.DatabaseError as exc:
+        raise InvalidInputError(f"{path} is not a SQLite database ({exc})") from None
+    finally:
+        conn.close()
+    return {name for (name,) in rows}
 
 
 class Database:

@@ -215,8 +215,14 @@ class SmsReceiver:
                 tasks = await stack.enter_async_context(anyio.create_task_group())
                 await tasks.start(workers.run)
                 self._workers = workers
-            elif callable(closer):
-                stack.push_async_callback(closer)  # a SqliteStore's file, a RedisStore's pool
+            else:
+                # Opened now, so a store that cannot work (a RedisStore under trio, an
+                # unusable SQLite path, a wrong Redis URL) stops the start, not every delivery.
+                if callable(closer):
+                    stack.push_async_callback(closer)  # a SqliteStore's file, a RedisStore's pool
+                opener = getattr(self._store, "open", None)
+                if callable(opener):
+                    await opener()
             try:
                 yield
             finally:

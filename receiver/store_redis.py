@@ -57,7 +57,9 @@ class RedisStore:
         return f"RedisStore({hide_password(self._url)!r}, prefix={self._prefix!r})"
 
     async def open(self) -> None:
-        self._client()
+        """Connect and PING: a wrong URL or password, or a Redis that is down, stops
+        the receiver's start (under trio: `AsyncioOnlyError`)."""
+        await self._client().ping()
 
     async def aclose(self) -> None:
         client, self._redis = self._redis, None

@@ -29,7 +29,9 @@ SCRIPT = str(Path(sys.executable).parent / "intelepeer")
 ROOT = Path(__file__).parent.parent
 
 
-def invoke(*args: str, input: str | None = None, env: Mapping[str, str] | None = None) -> Result:
+def invoke(
+    *args: str, input: str | bytes | None = None, env: Mapping[str, str] | None = None
+) -> Result:
     """Run ``intelepeer ARGS`` in this process; exceptions the CLI lets out fail the test."""
     return CliRunner().invoke(cli, list(args), input=input, env=env, catch_exceptions=False)
 

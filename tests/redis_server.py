@@ -2,8 +2,9 @@
 
 Started once per session (the ``redis_url`` fixture), with no persistence and
 its own directory, and stopped after. A system Redis (say one apt started on
-6379) is never used. No redis-server on PATH is an error, never a skip:
-``make test`` installs one (``scripts/ensure-redis.sh``).
+6379) is never used. The binary is the one ``scripts/ensure-redis.sh`` built
+next to this Python (``.venv/bin/redis-server``, where apt's is too old), else
+the one on PATH. None is an error, never a skip: ``make test`` runs that script.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import shutil
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,8 +20,11 @@ from pathlib import Path
 
 import pytest
 
+#: Where ``scripts/ensure-redis.sh`` puts the redis-server it builds.
+BUILT_BINARY = Path(sys.executable).parent / "redis-server"
+
 INSTALL_HINT = (
-    "redis-server (>= 6.2) is not on PATH: run scripts/ensure-redis.sh "
+    "redis-server (>= 6.2) is neither in the virtualenv nor on PATH: run scripts/ensure-redis.sh "
     "(make test does), or install it (apt-get install redis-server)"
 )
 
@@ -61,7 +66,7 @@ def _start(binary: str, directory: Path) -> tuple[subprocess.Popen[bytes], int] 
 @contextmanager
 def redis_server(directory: Path) -> Iterator[str]:
     """``redis://127.0.0.1:<port>/0`` while our redis-server runs; stopped after."""
-    binary = shutil.which("redis-server")
+    binary = str(BUILT_BINARY) if BUILT_BINARY.is_file() else shutil.which("redis-server")
     if binary is None:
         pytest.fail(INSTALL_HINT, pytrace=False)
     for _ in range(3):

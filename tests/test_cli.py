@@ -171,18 +171,34 @@ def test_malformed_number_is_usage_and_not_echoed(vendor: respx.MockRouter) -> N
 # -- API errors and exit codes ------------------------------------------------------
 
 
+CREDENTIALS = "; check the credentials (see 'intelepeer --help')"
+
+
 @pytest.mark.parametrize(
-    ("status", "code"), [(400, 1), (401, 3), (403, 3), (404, 1), (409, 1), (500, 1)]
+    ("status", "code", "hint"),
+    [
+        (400, 1, ""),
+        (401, 3, CREDENTIALS),
+        (403, 3, "; not permitted for this account"),  # authenticated, but not allowed
+        (404, 1, ""),
+        (409, 1, ""),
+        (500, 1, ""),
+    ],
 )
 def test_status_errors_map_to_exit_codes(
-    vendor: respx.MockRouter, no_sleep: list[float], status: int, code: int
+    vendor: respx.MockRouter, no_sleep: list[float], status: int, code: int, hint: str
 ) -> None:
     vendor.get(MDR).respond(status, json={"error": "nope from the vendor"})
     result = invoke("sms", "status", "R1")
     assert result.exit_code == code
-    line = one_error_line(result)
-    assert line.startswith(f"error: HTTP {status}: nope from the vendor")
-    assert ("check the credentials" in line) == (code == 3)
+    assert one_error_line(result) == f"error: HTTP {status}: nope from the vendor{hint}"
+
+
+def test_a_login_refused_with_403_is_about_the_credentials(vendor: respx.MockRouter) -> None:
+    vendor.post(AUTH).respond(403, json={"code": 403, "error": "Account locked"})
+    result = invoke("--username", "me", "--password", "pw", "sms", "status", "R1")
+    assert result.exit_code == 3
+    assert one_error_line(result).endswith(f"Account locked{CREDENTIALS}")
 
 
 def test_login_refused_is_exit_3_without_the_password(vendor: respx.MockRouter) -> None:
@@ -214,6 +230,33 @@ def test_vendor_text_with_a_phone_number_is_masked(vendor: respx.MockRouter) -> 
     vendor.get(MDR).respond(404, json={"message": "no record for +13035550111"})
     result = invoke("sms", "status", "R1")
     assert one_error_line(result) == "error: HTTP 404: no record for [number]"
+
+
+SEND_STDIN = ("sms", "send", "--from", "+13035550100", "--to", "+17205551212", "--text", "-")
+SET_WEBHOOK = ("sms", "webhook", "set", "https://rx.example/sms")
+
+
+@pytest.mark.parametrize(
+    ("args", "stdin", "where"),
+    [
+        (("flows", "trigger", "f", "--csv", "{file}"), None, "line 3 of {file}"),
+        (("flows", "trigger", "f", "--csv", "-"), b"ANI,DNIS\n\n\xff", "line 3 of stdin"),
+        ((*SET_WEBHOOK, "--file", "{file}"), None, "line 3 of {file}"),
+        (SET_WEBHOOK, b"+13035550100\n\xe9\n", "line 2 of stdin"),
+        (SEND_STDIN, b"caf\xe9", "line 1 of stdin"),
+        (("callflows", "create", "{file}"), None, "line 3 of {file}"),
+    ],
+)
+def test_input_that_is_not_utf8_is_a_usage_error_naming_the_line(
+    vendor: respx.MockRouter, tmp_path: Path, args: tuple[str, ...], stdin: bytes | None, where: str
+) -> None:
+    latin1 = tmp_path / "latin1.txt"  # a spreadsheet's export in Windows-1252, say
+    latin1.write_bytes("ANI,DNIS\n+17205551212,+13035550100\nCaf\xe9,\n".encode("latin-1"))
+    result = invoke(*(a.format(file=latin1) for a in args), input=stdin)
+    assert result.exit_code == 2, result.output
+    line = one_error_line(result)
+    assert line == f"error: {where.format(file=latin1)} is not UTF-8; save it as UTF-8"
+    assert not vendor.calls  # nothing was sent, not even a login
 
 
 def test_unexpected_exceptions_show_only_their_type(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 
 import anyio
@@ -92,6 +93,41 @@ def test_replay_queues_a_dead_letter_again(db: Path) -> None:
     assert state(SqliteInbox(db), B) == "pending"
 
 
+def test_replay_all_replays_each_dead_letter_once_while_workers_dead_letter_them_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The handler is still broken and the receiver runs: each replayed message is
+    dead-lettered again at once. ``replay --all`` replays each one once and ends."""
+    path = tmp_path / "inbox.db"
+    refids = [f"R{n:031d}" for n in range(30)]
+
+    async def dead_letters() -> None:
+        async with SqliteInbox(path, max_attempts=1) as inbox:
+            for refid in refids:
+                await inbox.put(sms(refid))
+                claimed = await inbox.take("w")
+                assert claimed is not None and await inbox.fail(claimed, "broken") == "dead"
+
+    anyio.run(dead_letters)
+    replay = SqliteInbox.replay
+    replays: list[str] = []
+
+    async def replay_then_fail_at_once(self: SqliteInbox, refid: str) -> bool:
+        replayed = await replay(self, refid)
+        replays.append(refid)
+        if replayed and len(replays) <= 200:  # the workers: bounded, so the old code ends
+            async with SqliteInbox(path, max_attempts=1) as worker:
+                claimed = await worker.take("w")
+                assert claimed is not None and await worker.fail(claimed, "still") == "dead"
+        return replayed
+
+    monkeypatch.setattr(SqliteInbox, "replay", replay_then_fail_at_once)
+    result = invoke("--json", "inbox", "--sqlite", str(path), "replay", "--all")
+    assert result.exit_code == 0, result.output
+    assert sorted(json.loads(result.stdout)["replayed"]) == refids
+    assert sorted(replays) == refids  # each once
+
+
 def test_purge_deletes_dead_letters_and_asks_before_all(db: Path) -> None:
     unconfirmed = invoke("inbox", "--sqlite", str(db), "purge", "--all")
     assert unconfirmed.exit_code == 2 and "--yes" in one_error_line(unconfirmed)
@@ -125,6 +161,29 @@ def test_usage_errors(db: Path, tmp_path: Path) -> None:
         assert result.exit_code == 2, (args, result.output)
         one_error_line(result)
     assert not (tmp_path / "missing.db").exists()  # never created by a typo
+
+
+def test_a_file_that_is_not_an_inbox_is_refused_and_left_unchanged(tmp_path: Path) -> None:
+    """A wrong --sqlite path (another app's database, a text file) is an error that says
+    what the file is not, and the file is not converted to WAL nor given inbox tables."""
+    other = tmp_path / "crm.db"
+    conn = sqlite3.connect(other)
+    conn.execute("CREATE TABLE people (name TEXT)")
+    conn.commit()
+    conn.close()
+    text = tmp_path / "notes.txt"
+    text.write_text("not a database, but long enough to look at " * 40)
+    for path, says in ((other, "is not a receiver inbox"), (text, "is not a SQLite database")):
+        before = path.read_bytes()
+        for command in ("list", "stats"):
+            result = invoke("inbox", "--sqlite", str(path), command)
+            assert result.exit_code == 2, result.output
+            assert says in one_error_line(result)
+        assert path.read_bytes() == before
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["crm.db", "notes.txt"]  # no -wal
+    conn = sqlite3.connect(other)
+    assert conn.execute("PRAGMA journal_mode").fetchone() == ("delete",)
+    conn.close()
 
 
 def test_on_redis(redis_url: str) -> None:

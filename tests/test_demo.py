@@ -40,9 +40,19 @@ def test_make_demo_runs_the_script_after_the_virtualenv() -> None:
 
 @pytest.mark.parametrize("backend", ["asyncio", "trio"])
 def test_runs_every_step_and_exits_0(backend: str) -> None:
+    # With a proxy in the environment (as for pip): loopback traffic must not go to it.
+    # Port 9 on loopback refuses, so a request sent to the "proxy" would fail the demo.
+    proxy = "http://127.0.0.1:9"
+    env = {**os.environ, "HTTP_PROXY": proxy, "HTTPS_PROXY": proxy, "ALL_PROXY": proxy}
+    env.update(http_proxy=proxy, all_proxy=proxy)
     started = time.monotonic()
     done = subprocess.run(
-        [*DEMO, "--backend", backend], capture_output=True, text=True, timeout=120, check=False
+        [*DEMO, "--backend", backend],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     elapsed = time.monotonic() - started
     assert done.returncode == 0, done.stdout + done.stderr
@@ -108,20 +118,32 @@ def test_ctrl_c_mid_run_stops_everything(backend: str) -> None:
 
 
 @pytest.mark.parametrize("backend", ["asyncio", "trio"])
-def test_a_claim_that_fails_exits_1_with_one_line(
-    backend: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+@pytest.mark.parametrize(
+    ("failure", "line"),
+    [
+        ("claim", "demo failed: expected an agent to be onboarded"),  # a check that failed
+        ("error", "demo failed: RuntimeError: the agent service went away"),  # anything else
+    ],
+)
+def test_a_failure_exits_1_with_one_line(
+    backend: str,
+    failure: str,
+    line: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
-    # A failed check deep inside the simulator's and the receiver's task groups reaches
-    # main() as itself (not wrapped in an ExceptionGroup): exit 1 and one clear line.
+    # A failure deep inside the simulator's and the receiver's task groups reaches main()
+    # as itself (not wrapped in an ExceptionGroup): exit 1 and one clear line.
     demo = load_demo(monkeypatch)
 
     async def broken(self: object) -> None:
-        demo.expect(False, "an agent to be onboarded")
+        if failure == "claim":
+            demo.expect(False, "an agent to be onboarded")
+        raise RuntimeError("the agent service went away")
 
     monkeypatch.setattr(demo.Demo, "onboard_agent", broken)
     assert demo.main(["--backend", backend]) == 1
-    err = capsys.readouterr().err
-    assert err == "demo failed: expected an agent to be onboarded\n"
+    assert capsys.readouterr().err == line + "\n"
 
 
 def load_demo(monkeypatch: pytest.MonkeyPatch) -> ModuleType:

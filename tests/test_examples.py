@@ -371,8 +371,18 @@ def test_fastapi_receiver_replies_once_per_message(receiver_env: ThreadedSandbox
         end = sb.send_inbound(SENDER, number, "END")["deliveries"][0]
         assert [a["status"] for a in end["attempts"]] == [200]
         assert len(replies(sb)) == 6
+
+        # A gateway's 5xx after the send reached the vendor (what an ASGI-hosted simulator
+        # answers for drop_after): the reply may have gone out, so it is not resent either.
+        sb.add_fault(kind="error", status=502, method="POST", path="/_rest/v4/app/sms/*")
+        quit_ = sb.send_inbound(SENDER, number, "QUIT")["deliveries"][0]
+        sb.clear_faults()
+        sb.advance(5)  # a redelivery, had the handler failed, would be due by now
+        [quit_] = [d for d in sb.deliveries() if d["id"] == quit_["id"]]
+        assert [a["status"] for a in quit_["attempts"]] == [200]
+        assert len(replies(sb)) == 7
         stats = httpx.get(f"{url}/stats", timeout=5).json()
-    assert stats == {"received": 3, "opted_out": 2, "replies": 3}
+    assert stats == {"received": 4, "opted_out": 3, "replies": 4}
 
 
 def test_receiver_app_takes_the_simulators_deliveries(
@@ -424,6 +434,31 @@ def test_callflow_diagram(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     (tmp_path / "broken.json").write_text(json.dumps(broken))
     assert module.main([str(tmp_path / "broken.json")]) == 1
     assert "no 'start' module" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("content", "error"),
+    [
+        (b'{"name": "x",\n', "is not JSON: Expecting"),  # truncated
+        (b"[]", "must hold a JSON object (a call flow)"),
+        (b'{"name": "x", "extension": "abc", "flow": []}', "is not a call flow: extension: "),
+        (b'{"name": "x", "flow": {"start": {"type": 7}}}', "is not a call flow: flow."),
+        (b'{"name": "caf\xe9"}', "is not JSON: 'utf-8' codec can't decode"),
+        (None, "cannot read"),  # no such file
+    ],
+)
+def test_callflow_diagram_bad_input_is_one_line_and_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: bytes | None, error: str
+) -> None:
+    module = load("callflow_diagram")
+    path = tmp_path / "flow.json"
+    if content is not None:
+        path.write_bytes(content)
+    assert module.main([str(path)]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.startswith("error: ") and captured.err.count("\n") == 1
+    assert error in captured.err
 
 
 def test_every_example_is_listed_in_the_readme_and_run_here() -> None:

@@ -63,7 +63,82 @@ async def test_a_taken_message_is_leased_until_renewal_stops(inbox: Inbox) -> No
 
 
 @every_kind
-async def test_failures_retry_after_backoff_then_dead_letter_then_replay(inbox: Inbox) -> None:
+async def test_in_flight_counts_only_messages_whose_lease_is_live(inbox: Inbox) -> None:
+    """A worker took a message and died: once its lease lapsed nobody runs it, and
+    both inboxes stop counting it in flight (it is still in the queue)."""
+    async with inbox:  # type: ignore[attr-defined]
+        await inbox.put(sms())
+        await inbox.put(sms("0" * 32))
+        assert await inbox.take("w1") is not None
+        assert (await inbox.metrics()).in_flight == 1
+        await anyio.sleep(0.7)  # no renewal: the lease lapsed
+        metrics = await inbox.metrics()
+        assert (metrics.in_flight, metrics.queue_depth) == (0, 2)
+        assert await inbox.take("w2") is not None
+        assert await inbox.take("w2") is not None
+        assert (await inbox.metrics()).in_flight == 2
+
+
+@every_kind
+async def test_a_worker_that_lost_its_lease_cannot_settle_the_message(inbox: Inbox) -> None:
+    """Worker 1 stalled past its lease and worker 2 took the message: worker 1's late
+    fail, ack, renew and release change nothing, so no third worker runs it meanwhile."""
+    async with inbox:  # type: ignore[attr-defined]
+        await inbox.put(sms())
+        stale = await inbox.take("w1")
+        assert stale is not None
+        await anyio.sleep(0.7)
+        current = await inbox.take("w2")
+        assert current is not None and current.attempt == 2
+        assert await inbox.fail(stale, "w1: timed out") == "lost"
+        assert await inbox.ack(stale) is False
+        assert await inbox.renew(stale) is False
+        await inbox.release(stale)
+        await anyio.sleep(0.3)  # past the back-off a stale fail would have set
+        assert await inbox.take("w3") is None  # still worker 2's
+        entry = await inbox.get(sms().refid)
+        assert entry is not None and entry.state == "pending" and entry.attempts == 2
+        assert entry.last_error is None
+        metrics = await inbox.metrics()
+        assert (metrics.retried, metrics.handled, metrics.in_flight) == (0, 0, 1)
+        assert await inbox.renew(current) is True
+        assert await inbox.ack(current) is True
+        assert await inbox.ack(current) is False  # settled once
+        handled = await inbox.get(sms().refid)
+        assert handled is not None and handled.state == "handled"
+        assert (await inbox.metrics()).handled == 1
+
+
+@every_kind
+async def test_each_take_is_a_lease_of_its_own_even_for_one_consumer_name(inbox: Inbox) -> None:
+    """Every worker of a process passes the same consumer name: a second take of a
+    lapsed message by a sibling worker still takes the lease from the first."""
+    async with inbox:  # type: ignore[attr-defined]
+        await inbox.put(sms())
+        first = await inbox.take("host:1:ab")
+        assert first is not None
+        await anyio.sleep(0.7)
+        second = await inbox.take("host:1:ab")
+        assert second is not None and second.attempt == 2 and second.token != first.token
+        assert await inbox.renew(first) is False  # told it lost the lease
+        assert await inbox.renew(second) is True
+        await inbox.release(first)  # not its lease: the message is not handed back
+        assert await inbox.take("host:2:cd") is None
+        assert await inbox.fail(first, "late") == "lost"
+        assert await inbox.fail(second, "boom") == "pending"
+        entry = await inbox.get(sms().refid)
+        assert entry is not None and entry.last_error == "boom"
+
+
+@every_kind
+async def test_failures_retry_after_backoff_then_dead_letter_then_replay(
+    kind: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    # A short retention: what succeeded is kept however long the message waits
+    # (retries, dead letter), not only as long as a handled refid is remembered.
+    inbox = make_inbox(
+        kind, request, tmp_path, lease=0.5, retry_delays=(0.2,), max_attempts=3, retention=0.5
+    )
     async with inbox:  # type: ignore[attr-defined]
         await inbox.put(sms())
         claimed = await inbox.take("w1")
@@ -81,8 +156,10 @@ async def test_failures_retry_after_backoff_then_dead_letter_then_replay(inbox: 
         await anyio.sleep(0.3)
         last = await inbox.take("w1")
         assert last is not None and last.attempt == 3
+        assert last.done == {"0:app.first"}  # retried past the retention: still known
         assert await inbox.fail(last, "still down") == "dead"
-        await anyio.sleep(0.3)
+        await anyio.sleep(0.6)  # the dead letter waits past the retention
+        await inbox.housekeeping()
         assert await inbox.take("w1") is None  # dead letters are not retried
         dead = await inbox.dead_letters()
         assert [d.refid for d in dead] == [claimed.refid]

@@ -116,6 +116,101 @@ async def test_a_handler_slower_than_the_lease_runs_once_with_two_replicas(
 
 
 @every_kind
+async def test_a_worker_that_lost_its_lease_stops_the_run_and_leaves_the_message(
+    kind: str, request: pytest.FixtureRequest, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The worker's renewals fail (the inbox unreachable from it) past the lease, and
+    another replica takes the message: the worker's next renewal learns it, the run
+    is cancelled, and neither its ack nor a failure settles what the other replica runs."""
+    caplog.set_level(logging.INFO, logger="intelepeer_async.receiver")
+    inbox = make_inbox(kind, request, tmp_path, workers=1, lease=0.6, poll_interval=0.05)
+    renew = inbox.renew
+    unreachable = True
+
+    async def flaky_renew(claimed: Any) -> bool:
+        if unreachable:
+            raise ConnectionError("inbox unreachable")
+        return await renew(claimed)
+
+    inbox.renew = flaky_renew  # type: ignore[method-assign]
+    rx = receiver(inbox, handler_timeout=10)
+    started = anyio.Event()
+    cancelled: list[str] = []
+    finished: list[str] = []
+
+    @rx.on_message()
+    async def slow(msg: InboundSms) -> None:
+        started.set()
+        try:
+            await anyio.sleep(5)
+        except anyio.get_cancelled_exc_class():
+            cancelled.append(msg.refid)
+            raise
+        finished.append(msg.refid)
+
+    async with rx.lifespan():
+        assert (await call_asgi(rx.app, body())).status == 200
+        with anyio.fail_after(5):
+            await started.wait()
+        await anyio.sleep(0.9)  # the renewals failed for longer than the lease
+        other = await inbox.take("another-replica")
+        assert other is not None and other.attempt == 2
+        unreachable = False
+        with anyio.fail_after(3):
+            while not cancelled:  # the next renewal finds the lease gone
+                assert await renew(other)  # the other replica keeps its lease
+                await anyio.sleep(0.02)
+        assert cancelled == [REFID]
+        entry = await inbox.get(REFID)
+        assert entry is not None and entry.state == "pending" and entry.attempts == 2
+        assert await inbox.ack(other) is True  # the other replica's run settles it
+    assert finished == []
+    assert f"inbound SMS {REFID}: lease lost" in caplog.text
+    metrics = await _metrics_after_close(inbox)
+    assert (metrics.handled, metrics.retried, metrics.dead_lettered) == (1, 0, 0)
+
+
+@every_kind
+async def test_an_inbox_that_stops_answering_an_outcome_never_holds_up_shutting_down(
+    kind: str,
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The ack does not come back (the inbox's server stalled): the outcome is shielded
+    from shutting down but bounded, so the lifespan exits well within `handler_timeout`
+    + 1 s, and the message stays pending, to run again once its lease lapses."""
+    caplog.set_level(logging.INFO, logger="intelepeer_async.receiver")
+    monkeypatch.setattr("receiver.inbox._workers._CALL_BOUND", 0.5)
+    inbox = make_inbox(kind, request, tmp_path, workers=1, poll_interval=0.05)
+    ack = inbox.ack
+
+    async def stalled_ack(claimed: Any) -> bool:
+        await anyio.sleep(8)
+        return await ack(claimed)
+
+    inbox.ack = stalled_ack  # type: ignore[method-assign]
+    rx = receiver(inbox, handler_timeout=1)
+    ran = anyio.Event()
+
+    @rx.on_message()
+    async def handler(msg: InboundSms) -> None:
+        ran.set()
+
+    async with rx.lifespan():
+        assert (await call_asgi(rx.app, body())).status == 200
+        with anyio.fail_after(5):
+            await ran.wait()
+        started = anyio.current_time()
+    took = anyio.current_time() - started
+    assert took < 4.0  # the documented 1 + 1 s, with room for a loaded machine; not 8 s
+    assert f"did not answer within 0.5s on inbound SMS {REFID}" in caplog.text
+    entry = await _get(inbox, REFID)
+    assert entry.state == "pending" and entry.attempts == 1
+
+
+@every_kind
 async def test_a_poison_message_is_dead_lettered_after_n_runs_and_replays_once_fixed(
     kind: str, request: pytest.FixtureRequest, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -203,6 +298,11 @@ async def test_graceful_shutdown_leaves_pending_work_for_the_next_start(
 async def _metric_after_close(inbox: Inbox, name: str) -> int:
     async with inbox:  # type: ignore[attr-defined]
         return await metric(inbox, name)
+
+
+async def _metrics_after_close(inbox: Inbox) -> Any:
+    async with inbox:  # type: ignore[attr-defined]
+        return await inbox.metrics()
 
 
 async def _get(inbox: Inbox, refid: str) -> Any:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -54,9 +56,13 @@ def served() -> Iterator[str]:
 
 
 def send_inbound(url: str, *extra: str) -> subprocess.CompletedProcess[str]:
+    """``sandbox send-inbound`` with a proxy in the environment, which loopback must bypass
+    (port 9 refuses: a request sent to the "proxy" fails)."""
     args = ["send-inbound", "--from", "+17205551212", "--to", "+13035550100", "--message", "hi"]
+    proxy = "http://127.0.0.1:9"
     return subprocess.run(
         [*COMMAND, *args, "--url", url, *extra],
+        env={**os.environ, "HTTP_PROXY": proxy, "ALL_PROXY": proxy, "http_proxy": proxy},
         capture_output=True,
         text=True,
         timeout=30,
@@ -103,6 +109,39 @@ def test_stops_cleanly_on_signals(sig: int) -> None:
         httpx.get(f"{url}/_sandbox/clock", timeout=2)
 
 
+def test_a_reader_that_went_away_is_not_a_listen_failure() -> None:
+    # `intelepeer sandbox --port 0 | head -1`: the reader may be gone before the summary is
+    # written. Here it is gone before the first line, so every write fails: the simulator
+    # must go on serving, and stop cleanly on a signal, with nothing on stderr.
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    proc = subprocess.Popen(
+        [*COMMAND, "--port", str(port)], stdout=write_end, stderr=subprocess.PIPE, text=True
+    )
+    os.close(write_end)
+    try:
+        url, deadline = f"http://127.0.0.1:{port}", time.monotonic() + 30
+        while True:
+            assert proc.poll() is None, proc.communicate(timeout=5)[1]
+            try:
+                assert httpx.get(f"{url}/_sandbox/clock", timeout=2).status_code == 200
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline, "the simulator did not start"
+                time.sleep(0.05)
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=15)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate(timeout=15)
+    assert proc.returncode == 0, err
+    assert err == ""
+
+
 def test_config_file_and_fault_flags(tmp_path: Path) -> None:
     config = tmp_path / "sandbox.toml"
     config.write_text('customer_id = 777\nsmartflows = ["flow-a"]\n')
@@ -147,10 +186,10 @@ def test_port_in_use_and_unreachable_sandbox() -> None:
         )
     assert busy.returncode == 1
     assert busy.stderr.startswith(f"error: cannot listen on 127.0.0.1:{port}: ")
-    unreachable = send_inbound(f"http://127.0.0.1:{port}")
+    unreachable = send_inbound(f"http://me:s3cret@127.0.0.1:{port}")
     assert unreachable.returncode == 4  # network, as in the intelepeer command's table
-    assert unreachable.stderr == (
-        f"error: no response from the sandbox at http://127.0.0.1:{port} (ConnectError): "
+    assert unreachable.stderr == (  # and the URL's password is not shown
+        f"error: no response from the sandbox at http://me:***@127.0.0.1:{port} (ConnectError): "
         "is 'intelepeer sandbox' running there?\n"
     )
 

@@ -172,6 +172,9 @@ async def test_faults_over_the_control_api() -> None:
             "/_sandbox/faults", json={"faults": [{"kind": "latency"}, {"kind": "rate_limit"}]}
         )
         bad = await http.post("/_sandbox/faults", json={"kind": "latency", "probability": 2})
+        partly_bad = await http.post(
+            "/_sandbox/faults", json=[{"kind": "drop_after"}, {"kind": "drop_after", "times": 0}]
+        )
         not_json = await http.post("/_sandbox/faults", content=b"nope")
         ids = [f["id"] for f in (await http.get("/_sandbox/faults")).json()]
         removed = await http.delete(f"/_sandbox/faults/{ids[0]}")
@@ -180,6 +183,9 @@ async def test_faults_over_the_control_api() -> None:
     assert single.status_code == 200 and single.json()[0]["kind"] == "drop_before"
     assert [f["kind"] for f in listed.json()] == ["latency", "rate_limit"]
     assert bad.status_code == 400 and "probability" in bad.json()["error"]
+    assert partly_bad.status_code == 400  # and the valid first item was not added either:
+    assert partly_bad.json()["error"].startswith("invalid fault 2: times")
+    assert len(ids) == 3
     assert not_json.status_code == 400
     assert [f["id"] for f in removed.json()] == ids[1:]
     assert gone.status_code == 404

@@ -7,6 +7,7 @@ is the witness, so these assertions hold whatever the client's internals.
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from typing import Any
@@ -109,6 +110,9 @@ async def test_sms_send_status_provision_and_webhooks(
     state = server.sandbox.state()
     hook = next(n for n in state["numbers"] if n["number"] == "+13035550110")["webhook"]
     assert hook == "https://user:********@rx.example.com/sms"  # the password is not shown
+    logged = server.sandbox.requests("POST", "/_rest/v4/my/did/sms/webhook")
+    assert logged[0]["body"]["webhook"] == hook  # nor in the request log
+    assert all("pw@" not in json.dumps(r) for r in server.sandbox.requests())
 
 
 async def test_sms_refusals_with_documented_codes(

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from intelepeer_async.sandbox import Sandbox, SandboxConfig, serve
-from intelepeer_async.sandbox.delivery import _allowed_host
+from intelepeer_async.sandbox.delivery import is_loopback_host
 from receiver import HmacSignature, InboundSms, SharedCode, SmsReceiver
 
 from .serving import uvicorn_in_thread
@@ -225,9 +225,9 @@ async def test_unreachable_and_remote_targets_are_failed_attempts() -> None:
 
 
 def test_loopback_rule() -> None:
-    assert all(_allowed_host(h) for h in ("127.0.0.1", "127.9.9.9", "::1", "localhost"))
+    assert all(is_loopback_host(h) for h in ("127.0.0.1", "127.9.9.9", "::1", "localhost"))
     remote = ("10.0.0.1", "example.com", "0.0.0.0", "")  # noqa: S104 - not binding anything
-    assert not any(_allowed_host(h) for h in remote)
+    assert not any(is_loopback_host(h) for h in remote)
 
 
 async def test_a_slow_receiver_times_out() -> None:

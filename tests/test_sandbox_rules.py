@@ -6,12 +6,15 @@ import base64
 import json
 import string
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 import pytest
 
 from intelepeer_async.sandbox import Sandbox, SandboxConfig
+from intelepeer_async.sandbox.agents import AOID_NOT_REGISTERED
+from intelepeer_async.sandbox.clock import iso
+from intelepeer_async.sandbox.faults import redact
 from intelepeer_async.sandbox.messaging import set_webhook
 from intelepeer_async.sandbox.state import World
 from intelepeer_async.sandbox.yay import flow_problems
@@ -392,3 +395,74 @@ async def test_sdk_clients_in_process_with_a_dropped_connection() -> None:
         async with sb.intelepeer_client() as shared:
             await shared.sms.send(from_="+13035550100", to="+13035550111", text="y")
     assert [m["text"] for m in sb.state()["messages"]] == ["x", "y"]  # the dropped one counted
+
+
+@pytest.mark.parametrize(
+    ("body", "logged"),
+    [
+        ({"webhook": "https://u:pw@rx.example/sms"}, {"webhook": "https://u:********@rx.example/sms"}),
+        (["see http://a:p@ss@h:8/x?q=1 now"], ["see http://a:********@h:8/x?q=1 now"]),
+        ("http://[bad:u:pw@host", "http://[bad:********@host"),  # unparseable: masked anyway
+        ({"to": "me@example.com", "token": "t"}, {"to": "me@example.com", "token": "********"}),
+        ("https://user@host/no-password", "https://user@host/no-password"),
+    ],
+)  # fmt: skip
+def test_the_request_log_masks_url_passwords_anywhere(body: Any, logged: Any) -> None:
+    assert redact(body) == logged
+
+
+async def test_the_clock_stops_short_of_dates_it_cannot_show(http: httpx.AsyncClient) -> None:
+    far = await http.post("/_sandbox/clock", json={"advance": 1e12})
+    assert far.status_code == 400
+    assert "year 9000" in far.json()["error"]
+    for path in ("/_sandbox/clock", "/_sandbox/state", "/_sandbox/requests"):
+        assert (await http.get(path)).status_code == 200, path  # still answering
+    millennium = await http.post("/_sandbox/clock", json={"advance": 1000 * 365.25 * 86400})
+    assert millennium.status_code == 200
+    assert millennium.json()["now_iso"][:2] == "30"  # about 3026
+    with pytest.raises(ValueError, match="clock_start"):
+        SandboxConfig(clock_start=1e13)
+
+
+def test_iso_writes_any_moment() -> None:
+    assert iso(0) == "1970-01-01T00:00:00.000+00:00"
+    for moment in (1e15, -1e15, 1e300):  # e.g. a token lifetime of a billion years
+        assert iso(moment).startswith(f"{moment:.3f} (epoch seconds")
+
+
+async def test_an_alphanumeric_sender_id_on_the_account_can_send(http: httpx.AsyncClient) -> None:
+    sent = await send(http, **{"from": "57-Hello8"})  # the default config's sender ID
+    assert sent.status_code == 202
+    assert (await mdr(http, sent.json()["refid"]))["RCC_en"] == "Queued"
+    unregistered = await send(http, **{"from": "57-Other"})
+    assert unregistered.status_code == 404
+    assert [m["from"] for m in sandbox_of(http).state()["messages"]] == ["57-Hello8"]
+    async with sandbox_of(http).intelepeer_client() as ip:  # and through the SDK
+        assert (await ip.sms.send(from_="57-Hello8", to="+13035550111", text="hi")).refid
+    with pytest.raises(ValueError, match="sender_ids"):
+        SandboxConfig(sender_ids=["+13035550100"])  # a number is not a sender ID
+
+
+@pytest.mark.parametrize("status", [400, 401])
+async def test_offboarding_an_offboarded_agent_answers_the_configured_status(
+    status: Literal[400, 401],
+) -> None:
+    async with (
+        Sandbox(SandboxConfig(clock_rate=0, offboard_refusal_status=status)) as sb,
+        sb.client() as http,
+    ):
+        headers = await jwt(http)
+        await http.post(AGENTS, json=B, headers=headers)
+        assert (await http.delete(f"{AGENTS}/b", headers=headers)).status_code == 200
+        again = await http.delete(f"{AGENTS}/b", headers=headers)
+    assert again.status_code == status
+    assert again.json() == {"status": "error", "message": AOID_NOT_REGISTERED}
+
+
+async def test_sandbox_error_is_public() -> None:
+    from intelepeer_async.sandbox import SandboxError
+
+    async with Sandbox(SandboxConfig(clock_rate=0)) as sb:
+        with pytest.raises(SandboxError, match="advance") as refused:
+            await sb.advance(-1)
+    assert refused.value.status == 400

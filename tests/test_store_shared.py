@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 import anyio
@@ -123,6 +124,83 @@ def test_redis_parts_refuse_to_run_under_trio(redis_url: str) -> None:
     anyio.run(main, backend="trio")
 
 
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+async def test_a_redis_that_stops_answering_fails_a_call_within_the_socket_timeout(
+    anyio_backend: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A Redis that takes connections and never answers (a failover, a partition,
+    ``CLIENT PAUSE``): a delivery's put and a claim fail after the socket timeout,
+    once each (no retry of a script that may have run), instead of waiting for ever."""
+    from redis.exceptions import TimeoutError as RedisTimeoutError
+
+    monkeypatch.setattr("receiver._redis.SOCKET_TIMEOUT", 0.3)
+    connections: list[object] = []
+
+    async def hold(stream: object) -> None:
+        connections.append(stream)
+        await anyio.sleep_forever()
+
+    listener = await anyio.create_tcp_listener(local_host="127.0.0.1")
+    port = listener.extra(anyio.abc.SocketAttribute.local_port)  # noqa: S610 (not Django)
+    url = f"redis://127.0.0.1:{port}/0"
+    message = InboundSms(refid="R" * 32, from_="+1", to="+2", message="hi")
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(listener.serve, hold)
+        inbox, store = RedisInbox(url), RedisStore(url)
+        for call in (lambda: inbox.put(message), lambda: store.claim("r", lease=1)):
+            started = anyio.current_time()
+            with anyio.fail_after(4), pytest.raises(RedisTimeoutError):
+                await call()
+            assert anyio.current_time() - started < 2.0
+        await inbox.aclose()
+        await store.aclose()
+        tg.cancel_scope.cancel()
+    assert len(connections) == 2  # one connection each: never retried
+
+
+def test_a_redis_store_under_trio_is_refused_at_startup_not_at_each_delivery(
+    redis_url: str,
+) -> None:
+    """Started under trio, a receiver with a RedisStore would answer every delivery
+    500 until IntelePeer gave up: its lifespan refuses to start instead."""
+    rx = SmsReceiver(verifier=SharedCode("s3cret"), store=RedisStore(redis_url))
+
+    async def main() -> None:
+        with pytest.raises(AsyncioOnlyError, match="asyncio only"):
+            async with rx.lifespan():
+                pass
+
+    anyio.run(main, backend="trio")
+
+
+async def test_a_store_that_cannot_open_is_refused_at_startup(
+    tmp_path: Path, anyio_backend: str
+) -> None:
+    rx = SmsReceiver(
+        verifier=SharedCode("s3cret"), store=SqliteStore(tmp_path / "missing-dir" / "refids.db")
+    )
+    with pytest.raises(InvalidInputError, match="cannot open SQLite database"):
+        async with rx.lifespan():
+            pass
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+async def test_a_redis_store_that_does_not_answer_is_refused_at_startup(
+    anyio_backend: str,
+) -> None:
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    with socket.socket() as unused:  # bound, never listening: connections are refused
+        unused.bind(("127.0.0.1", 0))
+        port = unused.getsockname()[1]
+        rx = SmsReceiver(
+            verifier=SharedCode("s3cret"), store=RedisStore(f"redis://127.0.0.1:{port}/0")
+        )
+        with anyio.fail_after(10), pytest.raises(RedisConnectionError):
+            async with rx.lifespan():
+                pass
+
+
 def test_bad_settings_are_typed_errors(tmp_path: Path) -> None:
     with pytest.raises(InvalidInputError, match="redis://"):
         RedisStore("http://user:hunter2@localhost")
@@ -149,6 +227,7 @@ def test_a_missing_redis_server_fails_the_redis_tests_never_skips_them(
     from . import redis_server
 
     monkeypatch.setattr("shutil.which", lambda name: None)
+    monkeypatch.setattr(redis_server, "BUILT_BINARY", tmp_path / "not-built" / "redis-server")
     # In the session fixture, this failure makes every Redis test ERROR.
     with (
         pytest.raises(pytest.fail.Exception, match="ensure-redis"),

@@ -11,7 +11,17 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 import click
 
-from ._common import EXIT_USAGE, CliError, Settings, count, json_flag, pass_settings, table
+from ._common import (
+    EXIT_USAGE,
+    CliError,
+    Settings,
+    count,
+    json_flag,
+    name_of,
+    pass_settings,
+    read_utf8,
+    table,
+)
 
 if TYPE_CHECKING:
     from intelepeer_async import AsyncYay, CallFlow
@@ -35,9 +45,9 @@ def load_flow(file: TextIO) -> CallFlow:
 
     from intelepeer_async import CallFlow
 
-    where = "stdin" if file.name == "<stdin>" else file.name
+    where = name_of(file)
     try:
-        data = json.load(file)
+        data = json.loads(read_utf8(file))
     except ValueError as exc:
         raise CliError(f"{where} is not JSON: {exc}", EXIT_USAGE) from None
     if isinstance(data, dict) and isinstance(data.get("result"), dict):

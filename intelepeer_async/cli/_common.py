@@ -12,7 +12,7 @@ import os
 import re
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import IO, TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import click
@@ -180,6 +180,33 @@ class Settings:
 pass_settings = click.make_pass_decorator(Settings)
 
 
+def name_of(stream: IO[Any]) -> str:
+    """How messages name an input: ``stdin``, or the file's path."""
+    name = getattr(stream, "name", "<stdin>")
+    return "stdin" if name in ("<stdin>", "-", 0) else str(name)
+
+
+def read_utf8(stream: IO[str]) -> str:
+    """All of `stream`, decoded here as UTF-8 (a leading BOM dropped).
+
+    Decoding the bytes ourselves turns a file saved in another encoding into a
+    usage error that names the line ("line 3 of agents.csv is not UTF-8")
+    instead of a UnicodeDecodeError from deep inside a reader. Line endings are
+    kept as they are (the csv module wants them so).
+    """
+    buffer = getattr(stream, "buffer", None)
+    if buffer is None:  # already text, e.g. an io.StringIO
+        return stream.read()
+    raw = buffer.read()
+    try:
+        return str(raw.decode("utf-8-sig"))
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise CliError(
+            f"line {line} of {name_of(stream)} is not UTF-8; save it as UTF-8", EXIT_USAGE
+        ) from None
+
+
 def table(headers: Iterable[str], rows: Iterable[Iterable[object]]) -> list[str]:
     """Left-aligned columns for human output; None prints as '-'."""
     cells = [list(headers)] + [["-" if c is None else str(c) for c in row] for row in rows]
@@ -282,6 +309,7 @@ def describe(exc: BaseException) -> str:
         APIStatusError,
         IntelePeerError,
         InvalidInputError,
+        LoginError,
     )
 
     if isinstance(exc, CliError | InvalidInputError):
@@ -290,8 +318,12 @@ def describe(exc: BaseException) -> str:
         line = f"HTTP {exc.status_code}: {hide_numbers(exc.message)}"
         if exc.request_id:
             line += f" (request id {exc.request_id})"
-        if exc.status_code in (401, 403):
+        # A 403 on an ordinary call (an international destination, a number on another
+        # account) is a permission, not a credentials problem; a refused login is both.
+        if exc.status_code == 401 or isinstance(exc, LoginError):
             line += "; check the credentials (see 'intelepeer --help')"
+        elif exc.status_code == 403:
+            line += "; not permitted for this account"
         return line
     if isinstance(exc, APIConnectionError):
         return f"no response: {exc}"

@@ -8,6 +8,7 @@ instead of being resent.
 from __future__ import annotations
 
 import csv
+import io
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -23,6 +24,7 @@ from ._common import (
     exit_code_of,
     json_flag,
     pass_settings,
+    read_utf8,
 )
 
 if TYPE_CHECKING:
@@ -84,7 +86,7 @@ def read_rows(
     from intelepeer_async.errors import InvalidInputError
     from intelepeer_async.types import validate_e164
 
-    reader = csv.DictReader(file)
+    reader = csv.DictReader(io.StringIO(read_utf8(file), newline=""))
     triggers: list[Trigger] = []
     problems: list[str] = []
     for row in reader:

@@ -47,12 +47,16 @@ class Target:
     prefix: str
 
     def open(self) -> Inbox:
+        from intelepeer_async.errors import InvalidInputError
         from receiver import RedisInbox, SqliteInbox
 
         if self.sqlite is not None:
             if not self.sqlite.is_file():
                 raise CliError(f"no inbox at {self.sqlite} (the receiver creates it)", EXIT_USAGE)
-            return SqliteInbox(self.sqlite)
+            try:
+                return SqliteInbox.existing(self.sqlite)
+            except InvalidInputError as exc:
+                raise CliError(str(exc), EXIT_USAGE) from None
         assert self.redis is not None
         return RedisInbox(self.redis, prefix=self.prefix)
 
@@ -195,7 +199,12 @@ def _each(
     every: bool,
     action: Callable[[Inbox, str], Awaitable[bool]],
 ) -> tuple[list[str], list[str]]:
-    """Apply `action` to the refids (or every dead letter): (done, not dead letters)."""
+    """Apply `action` to the refids (or every dead letter): (done, not dead letters).
+
+    With `every`, each dead letter is acted on once: a replayed message that the
+    running workers dead-letter again while this goes on is seen again (the oldest
+    come first) and left for the next time, so the command ends however fast they are.
+    """
     if every == bool(refids):
         raise click.UsageError("give REFID... or --all (one of them)")
 
@@ -203,10 +212,12 @@ def _each(
         done: list[str] = []
         missing: list[str] = []
         if every:
-            while batch := await ib.dead_letters(1000):
-                for entry in batch:
-                    if await action(ib, entry.refid):
-                        done.append(entry.refid)
+            seen: set[str] = set()
+            while fresh := [e.refid for e in await ib.dead_letters(1000) if e.refid not in seen]:
+                seen.update(fresh)
+                for refid in fresh:
+                    if await action(ib, refid):
+                        done.append(refid)
             return done, missing
         for refid in dict.fromkeys(refids):
             (done if await action(ib, refid) else missing).append(refid)

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import click
 
-from ._common import Settings, json_flag, pass_settings
+from ._common import Settings, json_flag, pass_settings, read_utf8
 from ._webhooks import webhook
 
 if TYPE_CHECKING:
@@ -54,7 +54,7 @@ def send(
     message says it may have been sent: check with 'sms status' before resending.
     """
     if text == "-":
-        text = sys.stdin.read().rstrip("\n")
+        text = read_utf8(sys.stdin).rstrip("\n")
     media = [{"link": link} for link in media_link]
 
     async def go(ip: AsyncIntelePeer) -> Any:

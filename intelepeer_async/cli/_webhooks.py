@@ -23,7 +23,9 @@ from ._common import (
     Settings,
     hide_url_password,
     json_flag,
+    name_of,
     pass_settings,
+    read_utf8,
 )
 
 if TYPE_CHECKING:
@@ -39,9 +41,10 @@ def webhook() -> None:
     """Set or read the inbound-SMS webhook of numbers."""
 
 
-def _lines(stream: TextIO, where: str) -> Iterable[tuple[str, str]]:
+def _lines(stream: TextIO) -> Iterable[tuple[str, str]]:
     """(where, number) for each non-blank line that is not a ``#`` comment."""
-    for index, line in enumerate(stream, start=1):
+    where = name_of(stream)
+    for index, line in enumerate(read_utf8(stream).splitlines(), start=1):
         text = line.strip()
         if text and not text.startswith("#"):
             yield f"line {index} of {where}", text
@@ -57,14 +60,14 @@ def gather_numbers(arguments: tuple[str, ...], file: TextIO | None) -> list[str]
 
     found = [(f"argument {i}", n) for i, n in enumerate(arguments, start=1)]
     if file is not None:
-        found += _lines(file, "stdin" if file.name == "<stdin>" else file.name)
+        found += _lines(file)
     elif not arguments:
         stdin = sys.stdin
         if stdin.isatty():
             raise CliError(
                 "no numbers: give them as arguments, with --file, or on stdin", EXIT_USAGE
             )
-        found += _lines(stdin, "stdin")
+        found += _lines(stdin)
     if not found:
         raise CliError("no numbers given", EXIT_USAGE)
     numbers = [validate_address(number, where) for where, number in found]

@@ -18,6 +18,7 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from ._web import SandboxError
     from .app import Sandbox, create_app
     from .config import Fault, SandboxConfig
     from .server import SandboxServer, serve
@@ -28,6 +29,7 @@ _EXPORTS = {
     "Fault": "config",
     "Sandbox": "app",
     "SandboxConfig": "config",
+    "SandboxError": "_web",
     "SandboxServer": "server",
     "SandboxTransport": "transport",
     "ThreadedSandbox": "threaded",
@@ -40,6 +42,7 @@ __all__ = [
     "Fault",
     "Sandbox",
     "SandboxConfig",
+    "SandboxError",
     "SandboxServer",
     "SandboxTransport",
     "ThreadedSandbox",

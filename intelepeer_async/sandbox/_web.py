@@ -25,7 +25,8 @@ RECORD_KEY = "intelepeer.sandbox.record"
 
 
 class SandboxError(Exception):
-    """A control-API request the simulator refuses: `status` and a one-line reason."""
+    """A request the simulator refuses (over the control API, or a `Sandbox` method such
+    as ``advance`` or ``add_fault`` called directly): `status` and a one-line reason."""
 
     def __init__(self, status: int, message: str) -> None:
         self.status = status

@@ -132,8 +132,8 @@ def _not_found(text: str) -> Response:
     return answer({"requestId": str(uuid.uuid4()), "message": text}, 404)
 
 
-def _update_error(text: str) -> Response:
-    return answer({"status": "error", "message": text}, 400)
+def _update_error(text: str, status: int = 400) -> Response:
+    return answer({"status": "error", "message": text}, status)
 
 
 def _strings(body: dict[str, Any], names: Iterable[str]) -> bool:
@@ -253,7 +253,7 @@ def routes(world: World) -> list[BaseRoute]:
             return agent
         if not agent.active:
             note(request, "agent already offboarded")
-            return _update_error(AOID_NOT_REGISTERED)
+            return _update_error(AOID_NOT_REGISTERED, world.config.offboard_refusal_status)
         agent.status = "offboarded"
         return answer({"status": "ok"})
 

@@ -12,7 +12,7 @@ sandbox); `serve` (in `server`) serves it on a real socket in your event loop.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from contextlib import AsyncExitStack
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
@@ -137,9 +137,13 @@ class Sandbox:
     async def advance(self, seconds: float) -> float:
         """Move virtual time on; returns once the deliveries it made due have run."""
         try:
-            now = self.clock.advance(float(seconds))
-        except (TypeError, ValueError):
+            seconds = float(seconds)
+        except (TypeError, ValueError, OverflowError):
             raise SandboxError(400, "advance takes a finite number of seconds >= 0") from None
+        try:
+            now = self.clock.advance(seconds)
+        except ValueError as exc:
+            raise SandboxError(400, str(exc)) from None
         if self.running:
             c = self.config
             with anyio.move_on_after(c.delivery_timeout * c.max_delivery_attempts + 1):
@@ -169,15 +173,19 @@ class Sandbox:
         self, fault: Fault | Mapping[str, Any] | None = None, **fields: Any
     ) -> dict[str, Any]:
         """Add a fault (a `Fault`, a dict, or its fields as keywords); returns it with its id."""
-        if isinstance(fault, Fault):
-            spec = fault
-        else:
-            data = {**(fault or {}), **fields}
+        spec = fault if isinstance(fault, Fault) else {**(fault or {}), **fields}
+        return self.add_faults([spec])[0]
+
+    def add_faults(self, faults: Sequence[Fault | Mapping[str, Any]]) -> list[dict[str, Any]]:
+        """Add several faults, all or none: every one is checked before any is added."""
+        specs: list[Fault] = []
+        for index, fault in enumerate(faults, start=1):
             try:
-                spec = Fault.model_validate(data)
+                specs.append(fault if isinstance(fault, Fault) else Fault.model_validate(fault))
             except ValueError as exc:
-                raise SandboxError(400, f"invalid fault: {_first_error(exc)}") from None
-        return self.fault_engine.add(spec).view()
+                which = f"fault {index}" if len(faults) > 1 else "fault"
+                raise SandboxError(400, f"invalid {which}: {_first_error(exc)}") from None
+        return [self.fault_engine.add(spec).view() for spec in specs]
 
     def faults(self) -> list[dict[str, Any]]:
         return self.fault_engine.views()

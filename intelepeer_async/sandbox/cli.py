@@ -18,14 +18,16 @@ usage or configuration; 4 the simulator could not be reached.
 from __future__ import annotations
 
 import json
+import os
 import signal
 import sys
+from contextlib import AsyncExitStack, suppress
 from pathlib import Path
 from typing import Any
 
 import click
 
-from ..cli._common import EXIT_NETWORK, CliError, hide_numbers
+from ..cli._common import EXIT_NETWORK, CliError, hide_numbers, hide_url_password
 
 __all__ = ["sandbox_command"]
 
@@ -72,6 +74,21 @@ def _summary(config: Any, url: str) -> list[str]:
     ]
 
 
+def _announce(lines: list[str]) -> None:
+    """Print the URL and the summary. A reader that went away (``| head -1`` has the URL)
+    is no reason to stop serving: the simulator goes on, silently, until signalled."""
+    try:
+        for line in lines:
+            click.echo(line)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # Later writes, and the interpreter's own flush at exit, go nowhere instead of
+        # failing again (the recipe of the `signal` module's note on SIGPIPE).
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+
+
 def _serve(config: Any, host: str, port: int) -> None:
     import anyio
 
@@ -79,20 +96,19 @@ def _serve(config: Any, host: str, port: int) -> None:
 
     async def main() -> None:
         with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
-            async with serve(config, host=host, port=port) as server:
-                click.echo(server.url)
-                for line in _summary(config, server.url):
-                    click.echo(line)
-                sys.stdout.flush()
+            async with AsyncExitStack() as stack:
+                try:
+                    server = await stack.enter_async_context(serve(config, host=host, port=port))
+                except OSError as exc:  # only the bind: nothing else is "cannot listen"
+                    raise click.ClickException(
+                        f"cannot listen on {host}:{port}: {exc.strerror or exc}"
+                    ) from None
+                _announce([server.url, *_summary(config, server.url)])
                 async for _ in signals:
                     break
 
-    try:
+    with suppress(KeyboardInterrupt):  # Ctrl-C before the signal handler was in place
         anyio.run(main)
-    except OSError as exc:
-        raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror}") from None
-    except KeyboardInterrupt:  # Ctrl-C before the signal handler was in place
-        pass
 
 
 @click.group(
@@ -169,16 +185,30 @@ def sandbox_command(
 @click.option("--json", "as_json", is_flag=True, help="Print the simulator's whole answer.")
 def send_inbound(from_: str, to: str, message: str, url: str, as_json: bool) -> None:
     """Make an SMS arrive on TO; the simulator POSTs it to that number's webhook."""
+    from urllib.parse import urlsplit
+
     import httpx
+
+    from .delivery import is_loopback_host
 
     if not url.startswith(("http://", "https://")):
         raise click.BadParameter(f"not an http(s) URL: {url!r}", param_hint="--url")
-    body = {"from": from_, "to": to, "message": message}
     try:
-        response = httpx.post(f"{url.rstrip('/')}/_sandbox/inbound", json=body, timeout=60)
+        host = urlsplit(url).hostname or ""
+    except ValueError:
+        raise click.BadParameter("not an http(s) URL", param_hint="--url") from None
+    body = {"from": from_, "to": to, "message": message}
+    shown = hide_url_password(url)  # a URL with Basic-auth credentials, shown without them
+    try:
+        response = httpx.post(
+            f"{url.rstrip('/')}/_sandbox/inbound",
+            json=body,
+            timeout=60,
+            trust_env=not is_loopback_host(host),  # an HTTP_PROXY never reaches loopback
+        )
     except httpx.HTTPError as exc:
         raise CliError(
-            f"no response from the sandbox at {url} ({type(exc).__name__}): "
+            f"no response from the sandbox at {shown} ({type(exc).__name__}): "
             "is 'intelepeer sandbox' running there?",
             EXIT_NETWORK,
         ) from None
@@ -192,7 +222,7 @@ def send_inbound(from_: str, to: str, message: str, url: str, as_json: bool) -> 
         raise CliError(hide_numbers(str(answer["error"])))  # the simulator's refusal
     deliveries = answer.get("deliveries")
     if response.status_code >= 400 or not isinstance(deliveries, list):
-        raise CliError(f"HTTP {response.status_code} from {url}: not a sandbox's answer")
+        raise CliError(f"HTTP {response.status_code} from {shown}: not a sandbox's answer")
     if as_json:
         click.echo(json.dumps(answer, indent=2))
         return

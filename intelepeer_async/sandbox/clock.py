@@ -16,12 +16,24 @@ from datetime import UTC, datetime
 
 import anyio
 
-__all__ = ["VirtualClock", "iso"]
+__all__ = ["LATEST", "VirtualClock", "iso"]
+
+#: Virtual time never passes the start of year 9000: every moment derived from it
+#: (a token's expiry a day on, a delivery's back-off) is still a date `iso` can write.
+LATEST = datetime(9000, 1, 1, tzinfo=UTC).timestamp()
 
 
 def iso(moment: float) -> str:
-    """An epoch time as ISO 8601 UTC with milliseconds."""
-    return datetime.fromtimestamp(moment, UTC).isoformat(timespec="milliseconds")
+    """An epoch time as ISO 8601 UTC with milliseconds.
+
+    Never raises: a moment outside the years 1-9999 (a huge configured token
+    lifetime, say) is written as its epoch seconds, so a view that shows it
+    still answers.
+    """
+    try:
+        return datetime.fromtimestamp(moment, UTC).isoformat(timespec="milliseconds")
+    except (ValueError, OverflowError, OSError):
+        return f"{moment:.3f} (epoch seconds, outside the years 1-9999)"
 
 
 class VirtualClock:
@@ -44,6 +56,11 @@ class VirtualClock:
         """Move time forward by `seconds` (>= 0); wakes every `sleep_until` waiter."""
         if not math.isfinite(seconds) or seconds < 0:
             raise ValueError("advance takes a finite number of seconds >= 0")
+        if self.now() + seconds > LATEST:
+            raise ValueError(
+                f"advance takes at most {max(LATEST - self.now(), 0):.0f} seconds here: "
+                "virtual time stops at the year 9000"
+            )
         self._offset += seconds
         if self._changed is not None:
             self._changed.set()

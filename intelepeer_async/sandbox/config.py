@@ -18,7 +18,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ..errors import InvalidInputError
-from ..types import is_e164, is_short_code
+from ..types import is_e164, is_short_code, validate_sender
+from .clock import LATEST
 
 __all__ = ["DEFAULTS", "Fault", "SandboxConfig"]
 
@@ -79,6 +80,17 @@ class Fault(BaseModel):
         return value
 
 
+def is_sender_id(value: object) -> bool:
+    """True for an alphanumeric sender such as ``57-Hello8`` (not a number or short code)."""
+    if is_e164(value) or is_short_code(value):
+        return False
+    try:
+        validate_sender(value)
+    except InvalidInputError:
+        return False
+    return True
+
+
 def _numbers(first: int, count: int) -> list[str]:
     return [f"+1303555{first + i:04d}" for i in range(count)]
 
@@ -101,6 +113,10 @@ class SandboxConfig(BaseModel):
     sms_numbers: list[str] = Field(default_factory=lambda: _numbers(100, 10))
     #: Numbers on the account without SMS: `provision` enables them.
     other_numbers: list[str] = Field(default_factory=lambda: _numbers(110, 10))
+    #: Alphanumeric sender IDs registered on the account (``{countrycode}-{name}``, as
+    #: API-FACTS writes them): a send may use one as `from`. An unregistered one answers
+    #: 404, like a number that is not on the account.
+    sender_ids: list[str] = Field(default_factory=lambda: ["57-Hello8"])
     #: SmartFlow ids that exist; any other flowId answers 404.
     smartflows: list[str] = Field(default_factory=lambda: ["demo-flow"])
     #: v4 token lifetime in (virtual) seconds; IntelePeer documents 24 hours.
@@ -109,6 +125,11 @@ class SandboxConfig(BaseModel):
     smartcomm_token_lifetime: float = Field(default=86401.0, gt=0)
     #: SmartCommunicator tenants (Azure AD tenant ids) registered for the account.
     tenants: list[str] = Field(default_factory=lambda: ["demo-tenant"])
+    # The spec contradicts itself: the offboard page heads the refusal "Code 400" and
+    # says "Response code 401". 400 by default; 401 exercises the SDK's rule that a 401
+    # on a fresh token is the API's own answer (see the README's Authentication section).
+    #: Status of an offboard of an agent that is no longer registered.
+    offboard_refusal_status: Literal[400, 401] = 400
     #: 10DLC-registered numbers an agent may have; None: the SMS-enabled numbers.
     dlc_numbers: list[str] | None = None
     # Assumption: IntelePeer does not say how fast an SMS moves; these are virtual seconds
@@ -157,8 +178,8 @@ class SandboxConfig(BaseModel):
     #: Virtual seconds per real second: 1 follows the wall clock, 0 stands still
     #: (time then moves only with ``POST /_sandbox/clock``).
     clock_rate: float = Field(default=1.0, ge=0)
-    #: Virtual epoch time at start; None: now.
-    clock_start: float | None = None
+    #: Virtual epoch time at start; None: now. Before the year 9000 (`clock.LATEST`).
+    clock_start: float | None = Field(default=None, ge=0, le=LATEST)
     #: Most requests, messages, triggers and deliveries kept (oldest dropped first).
     history_limit: int = Field(default=50_000, ge=100)
     #: Largest request body accepted (MMS inline media is up to 5 MB before base64).
@@ -170,6 +191,14 @@ class SandboxConfig(BaseModel):
         bad = [v for v in values if not (is_e164(v) or is_short_code(v))]
         if bad:
             raise ValueError(f"{len(bad)} value(s) are not E.164 numbers or short codes")
+        return values
+
+    @field_validator("sender_ids")
+    @classmethod
+    def _sender_ids(cls, values: list[str]) -> list[str]:
+        bad = [v for v in values if not is_sender_id(v)]
+        if bad:
+            raise ValueError(f"{len(bad)} value(s) are not alphanumeric sender IDs (57-Hello8)")
         return values
 
     @field_validator("delivery_backoff")

@@ -85,7 +85,7 @@ def routes(sandbox: Sandbox) -> list[BaseRoute]:
             items = body if isinstance(body, list) else [body]
             if not ok or not all(isinstance(item, dict) for item in items):
                 raise SandboxError(400, "send a fault object, a list of them, or {'faults': [...]}")
-            return [sandbox.add_fault(item) for item in items]
+            return sandbox.add_faults(items)  # all or none
         return sandbox.faults()
 
     async def remove_fault(request: Request) -> Any:

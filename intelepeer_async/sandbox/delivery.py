@@ -133,7 +133,8 @@ class _Refused(Exception):
     pass
 
 
-def _allowed_host(host: str) -> bool:
+def is_loopback_host(host: str) -> bool:
+    """127.0.0.0/8, ::1 or localhost: this machine, where no proxy or remote host is."""
     if host == "localhost":
         return True
     try:
@@ -248,7 +249,7 @@ class Deliveries:
         host = (parts.hostname or "").lower()
         client = self._mounted.get(host)
         if client is None:
-            if not (self.world.config.allow_remote_delivery or _allowed_host(host)):
+            if not (self.world.config.allow_remote_delivery or is_loopback_host(host)):
                 raise _Refused(
                     "refused: only loopback webhooks are delivered to "
                     "(start the sandbox with allow_remote_delivery to allow others)"

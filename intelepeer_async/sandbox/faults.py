@@ -18,6 +18,7 @@ from typing import Any
 
 from .clock import iso
 from .config import DELIVERY_FAULTS, Fault
+from .state import mask_url_passwords
 
 __all__ = ["ActiveFault", "Decision", "FaultEngine", "RequestLog", "RequestRecord", "redact"]
 
@@ -114,15 +115,21 @@ _LONGEST_LOGGED = 4096
 
 
 def redact(value: Any) -> Any:
-    """A request body fit for the log: secrets masked, very long strings summarised."""
+    """A request body fit for the log: secrets masked, very long strings summarised.
+
+    Secrets are found by key (``password``, ``token``, ...) and, in any string,
+    as the password of a URL (a webhook's Basic-auth credentials).
+    """
     if isinstance(value, dict):
         return {
             k: "********" if str(k).lower() in _SECRET_KEYS else redact(v) for k, v in value.items()
         }
     if isinstance(value, list):
         return [redact(v) for v in value]
-    if isinstance(value, str) and len(value) > _LONGEST_LOGGED:
-        return f"<{len(value)} characters>"
+    if isinstance(value, str):
+        if len(value) > _LONGEST_LOGGED:
+            return f"<{len(value)} characters>"
+        return mask_url_passwords(value)
     return value
 
 

@@ -23,6 +23,7 @@ from ..resources.webhooks import validate_webhook_url
 from ..types import is_e164, is_short_code
 from ._web import answer, json_object, refuse
 from .auth import v4_json, v4_refusal
+from .config import is_sender_id
 from .state import RCC, Number, OutboundMessage, World, new_refid
 
 __all__ = ["endpoint_problem", "routes", "set_webhook"]
@@ -109,11 +110,15 @@ def _send_problem(world: World, body: dict[str, Any]) -> tuple[int, str] | None:
         return 400, problem
     if not isinstance(text, str) or (not text and not media):
         return 400, "text is required"
-    found = _lookup(world, sender)
-    if not isinstance(found, Number):
-        return found
-    if not world.sms_ready(found):
-        return 400, NOT_ENABLED
+    if is_sender_id(sender):  # not a number: registered or not, no SMS enablement
+        if sender not in world.config.sender_ids:
+            return 404, NOT_AVAILABLE
+    else:
+        found = _lookup(world, sender)
+        if not isinstance(found, Number):
+            return found
+        if not world.sms_ready(found):
+            return 400, NOT_ENABLED
     if not to.startswith("+1") and not world.config.allow_international:
         return 403, "International destination unavailable"
     return None

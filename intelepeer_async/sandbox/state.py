@@ -12,11 +12,11 @@ from __future__ import annotations
 import base64
 import json
 import math
+import re
 import secrets
 from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 from typing import Any, Literal
-from urllib.parse import urlsplit, urlunsplit
 
 from .clock import VirtualClock, iso
 from .config import DEFAULTS, SandboxConfig
@@ -53,15 +53,30 @@ def shown(value: str, default: str) -> str:
     return value if value == default else "********"
 
 
+#: A URL's scheme and authority (``user:password@host:port``), wherever it is in a text.
+_URL_AUTHORITY = re.compile(r"\b([A-Za-z][A-Za-z0-9+.-]*://)([^/?#\s\"'<>]*)")
+
+
+def _mask_userinfo(match: re.Match[str]) -> str:
+    scheme, authority = match.groups()
+    userinfo, at, host = authority.rpartition("@")  # a password may hold an "@"
+    if not at or ":" not in userinfo:
+        return match.group(0)
+    return f"{scheme}{userinfo.partition(':')[0]}:********@{host}"
+
+
+def mask_url_passwords(text: str) -> str:
+    """`text` with the password of every URL in it masked: ``user:********@host``.
+
+    A regular expression, not `urlsplit`: it never raises on a malformed URL,
+    and it finds URLs inside a longer text (a plain-text request body).
+    """
+    return _URL_AUTHORITY.sub(_mask_userinfo, text) if "@" in text else text
+
+
 def redact_url(url: str | None) -> str | None:
     """A webhook URL with any password in its userinfo masked."""
-    if url is None:
-        return None
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.netloc.rpartition("@")[2]
-    return urlunsplit(parts._replace(netloc=f"{parts.username}:********@{host}"))
+    return None if url is None else mask_url_passwords(url)
 
 
 @dataclass

@@ -12,6 +12,22 @@ keep what keeps failing as dead letters (`Inbox.dead_letters`, `replay`,
 use: importing this package imports neither sqlite3 nor redis.
 """
 
-from ._base import Claimed, EntryState, Inbox, InboxEntry, InboxMetrics, InboxSettings
+from ._base import (
+    Claimed,
+    EntryState,
+    FailOutcome,
+    Inbox,
+    InboxEntry,
+    InboxMetrics,
+    InboxSettings,
+)
 
-__all__ = ["Claimed", "EntryState", "Inbox", "InboxEntry", "InboxMetrics", "InboxSettings"]
+__all__ = [
+    "Claimed",
+    "EntryState",
+    "FailOutcome",
+    "Inbox",
+    "InboxEntry",
+    "InboxMetrics",
+    "InboxSettings",
+]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import random
+import secrets
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, Literal, Protocol, TypedDict
@@ -20,15 +21,27 @@ from intelepeer_async.models.inbound import InboundSms
 __all__ = [
     "Claimed",
     "EntryState",
+    "FailOutcome",
     "Inbox",
     "InboxEntry",
     "InboxMetrics",
     "InboxSettings",
     "SettingsArgs",
+    "lease_token",
     "message_body",
 ]
 
 EntryState = Literal["pending", "handled", "dead"]
+#: What `Inbox.fail` did: scheduled a retry, dead-lettered the message, or nothing,
+#: because the caller's lease was lost (another worker has the message now).
+FailOutcome = Literal["pending", "dead", "lost"]
+
+
+def lease_token(consumer: str) -> str:
+    """A token of its own for each take: `consumer` names the process (every worker of
+    it passes the same name), the nonce tells two takes of one message apart, so a
+    worker whose lease lapsed and was taken again, even by a sibling worker, is told."""
+    return f"{consumer} {secrets.token_hex(6)}"
 
 
 def message_body(message: InboundSms) -> str:
@@ -98,7 +111,9 @@ class Claimed:
     """A message a worker owns until its lease lapses: run its handlers, then ack or fail.
 
     `attempt` counts this run (1 for the first); `done` holds the handlers that
-    already succeeded on an earlier run; `token` is the backend's handle.
+    already succeeded on an earlier run; `token` identifies this lease (unique
+    per take): once another take has the message, calls with this one change
+    nothing.
     """
 
     refid: str
@@ -142,8 +157,9 @@ class InboxMetrics:
     already had; `handled`: messages whose handlers all succeeded; `retried`:
     failed runs scheduled again; `dead_lettered`: messages given up on.
     `queue_depth`: messages waiting or being handled; `in_flight`: of those,
-    held by a worker now; `oldest_pending_age`: seconds since the oldest of
-    them was received (None when none); `dead_letters`: dead letters kept now.
+    held by a worker now (a lease that lapsed, its worker gone, is not counted);
+    `oldest_pending_age`: seconds since the oldest of them was received (None
+    when none); `dead_letters`: dead letters kept now.
     """
 
     received: int = 0
@@ -186,20 +202,24 @@ class Inbox(Protocol):
         ...
 
     async def record_success(self, claimed: Claimed, handler: str) -> None:
-        """Remember that `handler` succeeded on it, so a later run skips it."""
+        """Remember that `handler` succeeded on it, so a later run skips it (kept
+        until the message is handled or purged; even from a lost lease: it did succeed)."""
         ...
 
-    async def ack(self, claimed: Claimed) -> None:
-        """Every handler succeeded: the message is handled (its refid is remembered)."""
+    async def ack(self, claimed: Claimed) -> bool:
+        """Every handler succeeded: the message is handled (its refid is remembered).
+        False, and nothing changed, if the lease was lost: another worker has it."""
         ...
 
-    async def fail(self, claimed: Claimed, error: str) -> EntryState:
+    async def fail(self, claimed: Claimed, error: str) -> FailOutcome:
         """A handler failed: retry after a back-off ("pending"), or after
-        `max_attempts` runs keep it as a dead letter ("dead")."""
+        `max_attempts` runs keep it as a dead letter ("dead"); "lost", and nothing
+        changed, if the lease was lost: another worker has it."""
         ...
 
     async def release(self, claimed: Claimed) -> None:
-        """Give it back unrun (shutting down): ready at once, this run not counted."""
+        """Give it back unrun (shutting down): ready at once, this run not counted.
+        Nothing, if the lease was lost."""
         ...
 
     async def get(self, refid: str) -> InboxEntry | None: ...

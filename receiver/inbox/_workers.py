@@ -3,9 +3,11 @@
 Each of `InboxSettings.workers` tasks takes one message at a time, runs the
 handlers with the lease renewed beside them (every third of the lease), and
 acks only when every handler succeeded; a failure schedules the retry or
-dead-letters the message. Idle workers wait for a message taken in by this
-process (`wake`) or poll every `poll_interval` for other processes' messages
-and retries that came due.
+dead-letters the message. A worker that learns it lost the lease (it could
+not renew for longer than the lease, and another worker took the message)
+cancels its run and leaves the outcome to the new holder. Idle workers wait
+for a message taken in by this process (`wake`) or poll every `poll_interval`
+for other processes' messages and retries that came due.
 
 Stopping: no new message is taken, in-flight runs get `grace` seconds to end,
 and the ones still running are cancelled and handed back (ready at once, the
@@ -26,7 +28,7 @@ from anyio.abc import TaskGroup, TaskStatus
 
 from intelepeer_async.models.inbound import InboundSms
 
-from ._base import Claimed, Inbox
+from ._base import Claimed, FailOutcome, Inbox
 
 __all__ = ["RunHandlers", "Workers", "consumer_name"]
 
@@ -49,6 +51,15 @@ def consumer_name() -> str:
     """This process's workers' name in the inbox: host, pid and a nonce (a
     restarted process with a recycled pid is someone new)."""
     return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
+
+
+def _lease_lost(claimed: Claimed, what: str) -> None:
+    logger.error(
+        "inbound SMS %s: lease lost (this worker stalled or could not renew it for longer "
+        "than the lease, and another worker took the message); %s",
+        claimed.refid,
+        what,
+    )
 
 
 class Workers:
@@ -160,21 +171,46 @@ class Workers:
             error = f"{claimed.attempt - 1} run(s) ended with the process stopping"
             await self._outcome(claimed, [error])
             return
+        lost = False
+
+        async def keep_lease() -> None:
+            nonlocal lost
+            await self._keep_lease(claimed)  # returns once the lease is lost
+            lost = True
+            tg.cancel_scope.cancel()  # another worker runs the message now: stop ours
+
+        errors: list[str] = []
         async with anyio.create_task_group() as tg:
-            tg.start_soon(self._keep_lease, claimed)
+            tg.start_soon(keep_lease)
             record = partial(self._inbox.record_success, claimed)
             errors = await self._run(claimed.message, claimed.done, record)
             tg.cancel_scope.cancel()
-        await self._outcome(claimed, errors)
+        if not lost:
+            await self._outcome(claimed, errors)
 
     async def _outcome(self, claimed: Claimed, errors: list[str]) -> None:
-        with anyio.CancelScope(shield=True):
+        state: FailOutcome | None = None
+        # Shielded, so shutting down never drops an outcome; bounded, so an inbox that
+        # stopped answering never holds shutting down up (the lease lapses: run again).
+        with anyio.move_on_after(_CALL_BOUND, shield=True) as bound:
             if not errors:
-                await self._inbox.ack(claimed)
-                logger.info("inbound SMS %s handled (run %d)", claimed.refid, claimed.attempt)
+                if await self._inbox.ack(claimed):
+                    logger.info("inbound SMS %s handled (run %d)", claimed.refid, claimed.attempt)
+                else:
+                    _lease_lost(claimed, "its outcome was not recorded")
                 return
             state = await self._inbox.fail(claimed, "; ".join(errors)[:2000])
-        if state == "dead":
+        if bound.cancelled_caught:
+            logger.error(
+                "inbox %r did not answer within %gs on inbound SMS %s: its outcome was not "
+                "recorded; it runs again once its lease lapses",
+                self._inbox,
+                _CALL_BOUND,
+                claimed.refid,
+            )
+        elif state == "lost":
+            _lease_lost(claimed, "its outcome was not recorded")
+        elif state == "dead":
             logger.error(
                 "inbound SMS %s dead-lettered after %d run(s): replay it once fixed",
                 claimed.refid,
@@ -198,11 +234,7 @@ class Workers:
                 )
                 continue
             if not kept:
-                logger.error(
-                    "inbound SMS %s: lease lost (this worker stalled past it); another "
-                    "worker may run it too",
-                    claimed.refid,
-                )
+                _lease_lost(claimed, "its run is stopped")
                 return
 
     async def _give_back(self, claimed: Claimed) -> None:

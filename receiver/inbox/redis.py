@@ -5,7 +5,9 @@ the ``XADD`` happen together or not at all, before the 200. Workers of every
 replica read the stream as one consumer group; a worker renews its lease
 (``XCLAIM ... JUSTID`` resets the entry's idle time) while the handlers run,
 so only the entries of a replica that stopped renewing (killed, frozen) go
-idle long enough for ``XAUTOCLAIM`` to hand them to another worker. A failed
+idle long enough for ``XAUTOCLAIM`` to hand them to another worker. Each take
+writes a token of its own in the message's hash; renewals and outcomes need
+it, so a worker whose lease was taken over changes nothing. A failed
 run is acked off the stream and parked in a sorted set until its back-off
 ends; after `max_attempts` it becomes a dead letter. The scripts are in
 `_redis_scripts`.
@@ -27,11 +29,12 @@ from .._redis import as_str, check_url, connect, hide_password, key_prefix, requ
 from . import _redis_scripts as lua
 from ._base import (
     Claimed,
-    EntryState,
+    FailOutcome,
     InboxEntry,
     InboxMetrics,
     InboxSettings,
     SettingsArgs,
+    lease_token,
     message_body,
 )
 
@@ -42,7 +45,19 @@ if TYPE_CHECKING:
 __all__ = ["RedisInbox"]
 
 GROUP = "workers"
-_SCRIPTS = ("PUT", "PROMOTE", "BEGIN", "RENEW", "ACK", "FAIL", "RELEASE", "REPLAY", "PURGE")
+_SCRIPTS = (
+    "PUT",
+    "PROMOTE",
+    "BEGIN",
+    "RENEW",
+    "RECORD",
+    "ACK",
+    "FAIL",
+    "RELEASE",
+    "REPLAY",
+    "PURGE",
+    "IN_FLIGHT",
+)
 #: A consumer idle this long with nothing pending is removed from the group.
 _CONSUMER_IDLE_MS = 3600 * 1000
 
@@ -65,6 +80,12 @@ def _entry(refid: str, fields: dict[str, str]) -> InboxEntry:
         next_attempt_at=number("next_attempt_at") if state == "pending" else None,
         message=None if body is None else InboundSms.model_validate_json(body),
     )
+
+
+def _lease(claimed: Claimed) -> tuple[str, str, str]:
+    """(consumer, nonce, entry id) of a claim's token (the consumer may hold spaces)."""
+    consumer, nonce, entry_id = claimed.token.rsplit(" ", 2)
+    return consumer, nonce, entry_id
 
 
 class RedisInbox:
@@ -179,33 +200,32 @@ class RedisInbox:
             if not refid:
                 await client.xack(stream, GROUP, entry_id)
                 continue
+            entry_id = as_str(entry_id)
+            token = f"{lease_token(consumer)} {entry_id}"
             begun = await self._script(
                 "BEGIN",
                 [self._key("m", refid), self._key("ok", refid), stream],
-                [GROUP, entry_id],
+                [GROUP, entry_id, consumer, token],
             )
             if begun is None:
-                continue  # handled or dead already: its stale entry was dropped
+                continue  # settled meanwhile, or handled or dead already
             attempts, body, done = begun
             message = InboundSms.model_validate_json(body)
-            token = f"{consumer} {entry_id}"
             return Claimed(refid, message, int(attempts), frozenset(map(as_str, done)), token)
         return None
 
     async def renew(self, claimed: Claimed) -> bool:
-        consumer, entry_id = claimed.token.split(" ")
-        answer = await self._script("RENEW", [self._key("stream")], [GROUP, consumer, entry_id])
+        consumer, _, entry_id = _lease(claimed)
+        keys = [self._key("stream"), self._key("m", claimed.refid)]
+        answer = await self._script("RENEW", keys, [GROUP, consumer, entry_id, claimed.token])
         return int(answer) == 1
 
     async def record_success(self, claimed: Claimed, handler: str) -> None:
-        key = self._key("ok", claimed.refid)
-        async with self._client().pipeline(transaction=True) as pipe:
-            pipe.sadd(key, handler)
-            pipe.pexpire(key, int(self.settings.retention * 1000))
-            await pipe.execute()
+        keys = [self._key("m", claimed.refid), self._key("ok", claimed.refid)]
+        await self._script("RECORD", keys, [handler])
 
-    async def ack(self, claimed: Claimed) -> None:
-        refid, entry_id = claimed.refid, claimed.token.split(" ")[1]
+    async def ack(self, claimed: Claimed) -> bool:
+        refid, entry_id = claimed.refid, _lease(claimed)[2]
         keys = [
             self._key("stream"),
             self._key("m", refid),
@@ -214,10 +234,11 @@ class RedisInbox:
             self._key("counters"),
         ]
         retention_ms = int(self.settings.retention * 1000)
-        await self._script("ACK", keys, [GROUP, entry_id, repr(self._clock()), retention_ms, refid])
+        args = [GROUP, entry_id, repr(self._clock()), retention_ms, refid, claimed.token]
+        return int(await self._script("ACK", keys, args)) == 1
 
-    async def fail(self, claimed: Claimed, error: str) -> EntryState:
-        refid, entry_id = claimed.refid, claimed.token.split(" ")[1]
+    async def fail(self, claimed: Claimed, error: str) -> FailOutcome:
+        refid, entry_id = claimed.refid, _lease(claimed)[2]
         now = self._clock()
         dead = claimed.attempt >= self.settings.max_attempts
         keys = [
@@ -230,13 +251,14 @@ class RedisInbox:
         ]
         retry_at = now + self.settings.retry_delay(claimed.attempt)
         args = [GROUP, entry_id, repr(now), refid, error, "1" if dead else "0", repr(retry_at)]
-        await self._script("FAIL", keys, args)
+        if int(await self._script("FAIL", keys, [*args, claimed.token])) != 1:
+            return "lost"
         return "dead" if dead else "pending"
 
     async def release(self, claimed: Claimed) -> None:
-        consumer, entry_id = claimed.token.split(" ")
+        entry_id = _lease(claimed)[2]
         keys = [self._key("stream"), self._key("m", claimed.refid), self._key("delayed")]
-        args = [GROUP, consumer, entry_id, repr(self._clock()), claimed.refid]
+        args = [GROUP, entry_id, repr(self._clock()), claimed.refid, claimed.token]
         await self._script("RELEASE", keys, args)
 
     async def housekeeping(self) -> None:
@@ -282,8 +304,9 @@ class RedisInbox:
             pipe.zcard(self._key("pending"))
             pipe.zrange(self._key("pending"), 0, 0, withscores=True)
             pipe.zcard(self._key("dead"))
-            pipe.xpending(self._key("stream"), GROUP)
-            counters, depth, oldest, dead, pending = await pipe.execute()
+            counters, depth, oldest, dead = await pipe.execute()
+        lease_ms = int(self.settings.lease * 1000)
+        in_flight = await self._script("IN_FLIGHT", [self._key("stream")], [GROUP, lease_ms])
 
         def count(name: str) -> int:
             return int(counters.get(name, 0))
@@ -295,7 +318,7 @@ class RedisInbox:
             retried=count("retried"),
             dead_lettered=count("dead_lettered"),
             queue_depth=int(depth),
-            in_flight=int(pending.get("pending", 0)) if isinstance(pending, dict) else 0,
+            in_flight=int(in_flight),
             oldest_pending_age=max(0.0, now - float(oldest[0][1])) if oldest else None,
             dead_letters=int(dead),
         )

@@ -6,7 +6,10 @@ redelivery finds it and adds nothing. A worker takes a ready row by setting
 its lease (``due_at`` moves to the lease's end: a row whose lease lapsed is
 simply ready again) and counting the attempt, in one ``BEGIN IMMEDIATE``
 transaction; renews the lease while the handlers run; and on the outcome
-marks it handled, schedules the retry, or keeps it as a dead letter.
+marks it handled, schedules the retry, or keeps it as a dead letter. Each
+take writes its own token in ``lease_owner``: renewals and outcomes change
+the row only while it still holds it, so a worker whose lease lapsed and
+was taken again cannot settle what the new holder runs.
 
 Several receiver processes on one machine may share the file (``uvicorn
 --workers N``), not a network file system. Runs under asyncio and trio.
@@ -20,16 +23,18 @@ import time
 from collections.abc import Callable
 from typing import Any, Unpack
 
+from intelepeer_async.errors import InvalidInputError
 from intelepeer_async.models.inbound import InboundSms
 
-from .._sqlite import Database, transaction
+from .._sqlite import Database, existing_tables, transaction
 from ._base import (
     Claimed,
-    EntryState,
+    FailOutcome,
     InboxEntry,
     InboxMetrics,
     InboxSettings,
     SettingsArgs,
+    lease_token,
     message_body,
 )
 
@@ -111,6 +116,20 @@ class SqliteInbox:
         self._db = Database(path, SCHEMA)
         self._clock = clock
 
+    @classmethod
+    def existing(
+        cls, path: str | os.PathLike[str], **settings: Unpack[SettingsArgs]
+    ) -> SqliteInbox:
+        """The inbox a receiver made at `path`, for tools that look at it (the
+        ``intelepeer inbox`` command): a typed error, and the file left as it was,
+        when `path` holds no inbox (opening another app's database as an inbox would
+        switch it to WAL and add the inbox's tables)."""
+        if "inbox_messages" not in existing_tables(path):
+            raise InvalidInputError(
+                f"{path} is not a receiver inbox (no inbox_messages table); nothing was changed"
+            )
+        return cls(path, **settings)
+
     def __repr__(self) -> str:
         return f"SqliteInbox({str(self._db.path)!r})"
 
@@ -151,6 +170,7 @@ class SqliteInbox:
 
     async def take(self, consumer: str) -> Claimed | None:
         now, lease = self._clock(), self.settings.lease
+        token = lease_token(consumer)
 
         def work(conn: sqlite3.Connection) -> Claimed | None:
             if conn.execute(_READY, (now,)).fetchone() is None:
@@ -166,13 +186,13 @@ class SqliteInbox:
                 conn.execute(
                     "UPDATE inbox_messages SET due_at = ?, lease_owner = ?, attempts = ? "
                     "WHERE refid = ?",
-                    (now + lease, consumer, attempts, refid),
+                    (now + lease, token, attempts, refid),
                 )
                 done = conn.execute(
                     "SELECT handler FROM inbox_successes WHERE refid = ?", (refid,)
                 ).fetchall()
             message = InboundSms.model_validate_json(body)
-            return Claimed(refid, message, attempts, frozenset(d[0] for d in done), consumer)
+            return Claimed(refid, message, attempts, frozenset(d[0] for d in done), token)
 
         return await self._db.run(work)
 
@@ -193,53 +213,60 @@ class SqliteInbox:
     async def record_success(self, claimed: Claimed, handler: str) -> None:
         def work(conn: sqlite3.Connection) -> None:
             with transaction(conn):
+                # Not for a message handled already (a late call): nothing would delete it.
                 conn.execute(
-                    "INSERT OR IGNORE INTO inbox_successes (refid, handler) VALUES (?, ?)",
-                    (claimed.refid, handler),
+                    "INSERT OR IGNORE INTO inbox_successes (refid, handler) SELECT ?, ? "
+                    "WHERE EXISTS (SELECT 1 FROM inbox_messages WHERE refid = ? "
+                    "AND state != 'handled')",
+                    (claimed.refid, handler, claimed.refid),
                 )
 
         await self._db.run(work)
 
-    async def ack(self, claimed: Claimed) -> None:
+    async def ack(self, claimed: Claimed) -> bool:
         now = self._clock()
 
-        def work(conn: sqlite3.Connection) -> None:
+        def work(conn: sqlite3.Connection) -> bool:
             with transaction(conn):
-                changed = conn.execute(
+                changed: int = conn.execute(
                     "UPDATE inbox_messages SET state = 'handled', body = NULL, due_at = NULL, "
-                    "lease_owner = NULL, finished_at = ? WHERE refid = ? AND state = 'pending'",
-                    (now, claimed.refid),
+                    "lease_owner = NULL, finished_at = ? "
+                    "WHERE refid = ? AND state = 'pending' AND lease_owner = ?",
+                    (now, claimed.refid, claimed.token),
                 ).rowcount
-                conn.execute("DELETE FROM inbox_successes WHERE refid = ?", (claimed.refid,))
                 if changed:
+                    conn.execute("DELETE FROM inbox_successes WHERE refid = ?", (claimed.refid,))
                     _count(conn, "handled")
+            return changed == 1
 
-        await self._db.run(work)
+        return await self._db.run(work)
 
-    async def fail(self, claimed: Claimed, error: str) -> EntryState:
+    async def fail(self, claimed: Claimed, error: str) -> FailOutcome:
         now = self._clock()
         dead = claimed.attempt >= self.settings.max_attempts
         retry_at = now + self.settings.retry_delay(claimed.attempt)
 
-        def work(conn: sqlite3.Connection) -> None:
+        def work(conn: sqlite3.Connection) -> bool:
             with transaction(conn):
                 if dead:
-                    changed = conn.execute(
+                    changed: int = conn.execute(
                         "UPDATE inbox_messages SET state = 'dead', due_at = NULL, "
                         "lease_owner = NULL, last_error = ?, finished_at = ? "
-                        "WHERE refid = ? AND state = 'pending'",
-                        (error, now, claimed.refid),
+                        "WHERE refid = ? AND state = 'pending' AND lease_owner = ?",
+                        (error, now, claimed.refid, claimed.token),
                     ).rowcount
                 else:
                     changed = conn.execute(
                         "UPDATE inbox_messages SET due_at = ?, lease_owner = NULL, "
-                        "last_error = ? WHERE refid = ? AND state = 'pending'",
-                        (retry_at, error, claimed.refid),
+                        "last_error = ? WHERE refid = ? AND state = 'pending' AND lease_owner = ?",
+                        (retry_at, error, claimed.refid, claimed.token),
                     ).rowcount
                 if changed:
                     _count(conn, "dead_lettered" if dead else "retried")
+            return changed == 1
 
-        await self._db.run(work)
+        if not await self._db.run(work):
+            return "lost"
         return "dead" if dead else "pending"
 
     async def release(self, claimed: Claimed) -> None:
