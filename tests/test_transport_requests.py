@@ -6,6 +6,7 @@ error, and proxies come from the environment."""
 from __future__ import annotations
 
 import socket
+from collections.abc import Awaitable, Callable
 
 import anyio
 import pytest
@@ -276,4 +277,35 @@ async def test_a_proxy_not_excluded_is_used_for_a_loopback_host_too(
         ) as ip:
             with pytest.raises(APIConnectionError):
                 await ip.sms.status("R1")
+    assert received == []
+
+
+# -- text that is not Unicode ----------------------------------------------------------
+
+NOT_UTF8 = "Secr3t\udce9"  # what os.environ gives for the byte 0xE9 that is not UTF-8
+
+
+async def test_text_that_is_not_unicode_is_refused_before_sending(
+    transport: TransportName,
+) -> None:
+    """Review finding 1: a lone surrogate escaped as a raw UnicodeEncodeError whose
+    args held the whole body (text, numbers, the webhook URL)."""
+    calls: dict[str, Callable[[AsyncIntelePeer], Awaitable[object]]] = {
+        "text": lambda ip: ip.sms.send(from_="+13035550100", to="+13035550111", text=NOT_UTF8),
+        "variable 'Name'": lambda ip: ip.smartflows.trigger(
+            "flow", ani="+13035550100", dnis="+13035550111", variables={"Name": NOT_UTF8}
+        ),
+        "url": lambda ip: ip.sms.webhooks.set("+13035550100", f"https://rx.test/{NOT_UTF8}"),
+        "refid": lambda ip: ip.sms.status(NOT_UTF8),
+    }
+    async with (
+        loopback_server(ok) as (base, received),
+        AsyncIntelePeer(token=TOKEN, base_url=base, transport=transport) as ip,
+    ):
+        for field, call in calls.items():
+            with pytest.raises(InvalidInputError, match="not valid Unicode") as info:
+                await call(ip)
+            assert field.split(" ")[0] in str(info.value)
+            assert_no_secret(info.value, "Secr3t")
+            assert "13035550" not in str(info.value)
     assert received == []
