@@ -28,7 +28,16 @@ def test_every_suite_runs_and_writes_results(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr[-3000:]
     data = json.loads(out.read_text())
     rows = data["results"]
-    assert {row["target"] for row in rows} == {"1", "2", "3", "4", "5", "6", "inbox"}
+    assert {row["target"] for row in rows} == {"1", "2", "3", "4", "5", "5*", "6", "inbox"}
+    # Target 5's rows against the libraries as used sit beside the literal rows, never
+    # counted as the issue's: three literal rows remain, each judged as the issue sets it.
+    ours = [r for r in rows if r["target"] == "5*"]
+    assert len(ours) == 2 and all(r["issue_target"] is False for r in ours)
+    assert all(r["name"].startswith("(ours)") and r["goal"] == "<= 1.25" for r in ours)
+    literal = [r for r in rows if r["target"] == "5"]
+    assert len(literal) == 3 and all(r["issue_target"] is True for r in literal)
+    assert "import httpx, pydantic, anyio" in literal[0]["name"]
+    assert "import starlette, pydantic" in literal[1]["name"]
     for row in rows:
         assert set(row) >= KEYS, row["name"]
         assert row["figures"] and row["baseline_figures"]
