@@ -20,6 +20,7 @@ SUITES = {
     "calls": "benchmarks.client_calls",
     "flood": "benchmarks.flood",
     "webhooks": "benchmarks.bulk_webhooks",
+    "receiver": "benchmarks.receiver",
 }
 RESULTS = Path(__file__).with_name("results.json")
 
@@ -29,12 +30,23 @@ def table(rows: list[Row]) -> str:
     lines = [head]
     for row in rows:
         goal = f"{row.limit} {row.unit}" if row.limit else row.goal
+        passed = {True: "yes", False: "NO", None: "-"}[row.passed]
         lines.append(
             f"| {row.target} | {row.name} | {row.figure:,.3g} {row.unit} |"
             f" {row.baseline:,.3g} {row.unit} | {row.ratio:.2f}x | {goal} |"
-            f" {'yes' if row.passed else 'NO'} |"
+            f" {passed} |"
         )
     return "\n".join(lines)
+
+
+def tally(rows: list[Row], elapsed: float) -> str:
+    """The issue's targets met; the rows we added beside them, counted apart."""
+    issue = [r for r in rows if r.issue_target]
+    ours = [r for r in rows if not r.issue_target and r.passed is not None]
+    line = f"{sum(bool(r.passed) for r in issue)}/{len(issue)} of the issue's targets met"
+    if ours:
+        line += f" (and {sum(bool(r.passed) for r in ours)}/{len(ours)} of the rows beside them)"
+    return f"{line} in {elapsed:.0f} s"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -71,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     for row in rows:
         if row.note:
             print(f"- {row.name}: {row.note}")
-    print(f"{sum(r.passed for r in rows)}/{len(rows)} targets met in {elapsed:.0f} s")
+    print(tally(rows, elapsed))
     return 0
 
 

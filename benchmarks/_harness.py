@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
 import statistics
 import subprocess
 import sys
@@ -35,7 +36,10 @@ class Row:
     `ratio` is ``median(figures) / median(baseline_figures)`` and must satisfy
     `goal` ("<= 1.10", ">= 4"), unless `limit` is given: then the figure itself
     is judged (peak RSS below 150 MB, zero errors) and the ratio is shown for
-    context. `note` says what capped or qualified the figure (server CPU).
+    context. Goal ``"none"``: a figure the issue asks for without a target
+    (`passed` is None). `issue_target` is False for a row the issue did not set
+    (a baseline of our own choosing, shown beside the issue's row, never instead
+    of it). `note` says what capped or qualified the figure (server CPU).
     """
 
     target: str
@@ -46,17 +50,20 @@ class Row:
     goal: str
     limit: str | None = None
     note: str = ""
+    issue_target: bool = True
     figure: float = field(init=False)
     baseline: float = field(init=False)
     ratio: float = field(init=False)
-    passed: bool = field(init=False)
+    passed: bool | None = field(init=False)
 
     def __post_init__(self) -> None:
         self.figure = statistics.median(self.figures)
         self.baseline = statistics.median(self.baseline_figures)
         self.ratio = self.figure / self.baseline if self.baseline else float("inf")
         judged, rule = (self.figure, self.limit) if self.limit else (self.ratio, self.goal)
-        self.passed = _holds(judged, rule)
+        self.passed = None if rule == "none" else _holds(judged, rule)
+        if self.passed is None:
+            self.issue_target = False
 
     def as_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -125,32 +132,66 @@ class Bench:
         return lambda: os.sched_setaffinity(0, {core})
 
     @contextmanager
+    def server(self, args: list[str], *, ready: float = 20.0) -> Iterator[Server]:
+        """A server process (``python -m ...`` with `args`) on the server core, which
+        prints its base URL as its first line; yielded once it accepts connections."""
+        process = subprocess.Popen(
+            [sys.executable, *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+            cwd=ROOT,
+            preexec_fn=self._pinned(self.server_core),
+        )
+        try:
+            assert process.stdout is not None
+            url = process.stdout.readline().strip()
+            if not url.startswith("http://"):
+                raise RuntimeError(f"{' '.join(args)} did not print its URL")
+            _wait_until_listening(url, process, ready)
+            yield Server(url, process)
+        finally:
+            process.terminate()
+            process.wait(timeout=15)
+
+    @contextmanager
     def sandbox(self, config: Mapping[str, Any] | None = None) -> Iterator[Server]:
         """The simulator (``python -m intelepeer_async.sandbox``) in its own process,
         on loopback, on the server core, with a frozen virtual clock."""
         with tempfile.TemporaryDirectory() as scratch:
-            args = [sys.executable, "-m", "intelepeer_async.sandbox", "--port", "0"]
-            settings = {"clock_rate": 0, **(config or {})}
             path = Path(scratch) / "sandbox.json"
-            path.write_text(json.dumps(settings))
-            args += ["--config", str(path)]
-            process = subprocess.Popen(
-                args,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.DEVNULL,
-                text=True,
-                cwd=ROOT,
-                preexec_fn=self._pinned(self.server_core),
-            )
-            try:
-                assert process.stdout is not None
-                url = process.stdout.readline().strip()
-                if not url.startswith("http://"):
-                    raise RuntimeError("the sandbox did not print its URL")
-                yield Server(url, process)
-            finally:
-                process.terminate()
-                process.wait(timeout=15)
+            path.write_text(json.dumps({"clock_rate": 0, **(config or {})}))
+            args = ["-m", "intelepeer_async.sandbox", "--port", "0", "--config", str(path)]
+            with self.server(args) as server:
+                yield server
+
+    @contextmanager
+    def redis(self, directory: Path) -> Iterator[Server]:
+        """A redis-server of our own on a free loopback port, pinned to the server core
+        (the receiver's storage shares its core, as SQLite's threads do), appending
+        every write to disk before answering (``appendfsync always``, the durable
+        setting README "Running in production" names); `Server.url` is ``redis://``."""
+        binary = shutil.which("redis-server")
+        if binary is None:
+            raise RuntimeError("redis-server is needed: `make redis` installs it")
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        args = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", ""]
+        args += ["--appendonly", "yes", "--appendfsync", "always", "--dir", str(directory)]
+        process = subprocess.Popen(
+            args,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            preexec_fn=self._pinned(self.server_core),
+            text=True,
+        )
+        try:
+            _wait_until_listening(f"redis://127.0.0.1:{port}", process, 10)
+            yield Server(f"redis://127.0.0.1:{port}/0", process)
+        finally:
+            process.terminate()
+            process.wait(timeout=15)
 
     def measure(self, spec: Mapping[str, Any], server: Server | None = None) -> dict[str, Any]:
         """One run of ``benchmarks._worker`` in a fresh pinned process; its JSON,
@@ -187,6 +228,20 @@ class Bench:
                 results[name].append(measure())
                 self.log(f"    run {run + 1}/{rounds} {name}: done")
         return results
+
+
+def _wait_until_listening(url: str, process: subprocess.Popen[str], seconds: float) -> None:
+    """Until `url`'s port accepts a connection (or `process` dies, or `seconds` pass)."""
+    host, _, port = url.split("://", 1)[1].partition("/")[0].rpartition(":")
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            with socket.create_connection((host, int(port)), timeout=1):
+                return
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the server at {url} did not start") from None
+            time.sleep(0.02)
 
 
 def server_share(results: list[dict[str, Any]]) -> float:

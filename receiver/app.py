@@ -20,26 +20,25 @@ import logging
 import math
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Iterable
 from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass, field
 from functools import partial
+from typing import TYPE_CHECKING
 
 import anyio
-from starlette.applications import Starlette
-from starlette.exceptions import HTTPException
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Route
 
 from intelepeer_async.errors import InvalidInputError
 from intelepeer_async.models.inbound import InboundSms
 
-from ._intake import Intake, Rejected, error_response
-from ._mount import ReceiverMount
+from ._asgi import SHUTTING_DOWN_CLOSE, Answer, Receive, ReceiverApp, Scope, Send, error, ok
+from ._guard import Guard, Timekeeper
+from ._intake import Intake, Rejected
 from .dispatch import Filters, Handler, Handlers, Matcher, log_failure
 from .inbox import Inbox
 from .inbox._workers import Workers
 from .store import Claim, MemoryStore, MessageStore
 from .verify import BasicAuth, SignatureVerifier
+
+if TYPE_CHECKING:
+    from starlette.routing import BaseRoute
 
 __all__ = ["SmsReceiver"]
 
@@ -51,14 +50,30 @@ DEFAULT_MAX_BODY = 64 * 1024
 DEFAULT_BODY_TIMEOUT = 5.0
 _STORE_METHODS = ("claim", "mark_handled", "release", "record_success", "successes")
 _INBOX_METHODS = ("open", "aclose", "put", "take", "renew", "record_success", "ack", "fail")
+_NOT_HANDLED = error(500, "not handled; deliver again")
+_BUSY = error(503, "this message is being handled by another worker")
 
 
-@dataclass
 class _InFlight:
-    """A refid being handled now; later deliveries wait for its outcome."""
+    """A refid being handled now; later deliveries wait for its outcome (the event
+    is made only when one does)."""
 
-    done: anyio.Event = field(default_factory=anyio.Event)
-    status: int = 500
+    __slots__ = ("_done", "status")
+
+    def __init__(self) -> None:
+        self.status = 500
+        self._done: anyio.Event | None = None
+
+    async def outcome(self) -> int:
+        if self._done is None:
+            self._done = anyio.Event()
+        await self._done.wait()
+        return self.status
+
+    def finish(self, status: int) -> None:
+        self.status = status
+        if self._done is not None:
+            self._done.set()
 
 
 class SmsReceiver:
@@ -121,15 +136,16 @@ class SmsReceiver:
         self._inbox = inbox
         self._workers: Workers | None = None
         self._handler_timeout = float(handler_timeout)
-        self._handlers = Handlers(self._handler_timeout)
+        # One task keeps every delivery's time limits while the lifespan runs (_guard).
+        self._keeper = Timekeeper(min(float(body_timeout), self._handler_timeout))
+        self._handlers = Handlers(self._handler_timeout, self._keeper)
         self._startup: list[Callable[[], Awaitable[None]]] = []
         self._shutdown: list[Callable[[], Awaitable[None]]] = []
         self._in_flight: dict[str, _InFlight] = {}
         self._closing = False
         self._active = 0  # requests in the store or the inbox right now
-        self._idle = anyio.Event()
-        self._idle.set()
-        self._app: Starlette | None = None
+        self._idle: anyio.Event | None = None  # made when shutdown waits for them
+        self._app = ReceiverApp(self._receive, lambda: self._closing, self.lifespan)
 
     def _warn_unverified(self) -> None:
         logger.warning(
@@ -207,6 +223,9 @@ class SmsReceiver:
         async with AsyncExitStack() as stack:
             for hook in self._startup:
                 await hook()
+            keeping = await stack.enter_async_context(anyio.create_task_group())
+            await keeping.start(self._keeper.run)
+            stack.callback(keeping.cancel_scope.cancel)  # last of all: deliveries are over
             closer = getattr(self._store, "aclose", None)
             if self._inbox is not None:
                 await self._inbox.open()
@@ -228,8 +247,11 @@ class SmsReceiver:
             finally:
                 self._closing = True
                 grace = self._handler_timeout + 1.0
-                with anyio.move_on_after(grace):
-                    await self._idle.wait()
+                if self._active:
+                    self._idle = anyio.Event()
+                    with anyio.move_on_after(grace):
+                        await self._idle.wait()
+                    self._idle = None
                 if self._workers is not None:
                     await self._workers.stop(grace)
                     self._workers = None
@@ -237,21 +259,11 @@ class SmsReceiver:
                     await hook()
 
     @property
-    def app(self) -> Starlette:
+    def app(self) -> ReceiverApp:
         """The ASGI app: ``GET /healthz`` answers 200, a POST to any other path
         takes a message (so the webhook URL's path does not matter when served).
+        Plain ASGI (``receiver._asgi``): serve it, or mount it in any ASGI app.
         """
-        if self._app is None:
-            self._app = Starlette(
-                routes=[
-                    # POST too, so that it is refused here rather than taken as a message.
-                    Route("/healthz", self._health, methods=["GET", "POST"]),
-                    Route("/{path:path}", self._receive, methods=["POST"]),
-                ],
-                exception_handlers={HTTPException: self._http_error},
-                lifespan=self.lifespan,
-            )
-            self._app.router.redirect_slashes = False
         return self._app
 
     def route(self, path: str) -> BaseRoute:
@@ -264,63 +276,69 @@ class SmsReceiver:
         """
         if not isinstance(path, str) or not path.startswith("/"):
             raise InvalidInputError("path must start with '/'")
+        from ._mount import ReceiverMount  # Starlette's routing, only for those who use it
+
         return ReceiverMount(path, app=self.app)
-
-    async def _http_error(self, request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, HTTPException)
-        # Only 405 gets here (every path has a route); its body is never read.
-        return error_response(exc.status_code, exc.detail, close=True, headers=exc.headers)
-
-    async def _health(self, request: Request) -> Response:
-        # The body of a health check is never read: if there is one, close
-        # rather than let the server read it all (it could be huge).
-        headers = request.headers
-        close = "transfer-encoding" in headers or headers.get("content-length", "0") != "0"
-        if request.method == "POST":
-            return error_response(405, "Method Not Allowed", close=True, headers={"Allow": "GET"})
-        if self._closing:
-            return error_response(503, "shutting down", close=close)
-        return JSONResponse({"status": "ok"}, headers={"Connection": "close"} if close else None)
 
     # -- one delivery ---------------------------------------------------------
 
-    async def _receive(self, request: Request) -> Response:
+    async def _receive(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """A webhook POST, from the ASGI scope to the answer sent."""
+        if self._closing:
+            await SHUTTING_DOWN_CLOSE.send(send)
+            return
+        guard = self._keeper.guard()
+        message: InboundSms | None = None
+        status: int | None = None
         try:
-            if self._closing:
-                raise Rejected(503, "shutting down", close=True)
-            message = await self._intake.accept(request)
+            with guard.scope:
+                message = await self._intake.accept(scope["headers"], receive, guard)
+                logger.debug(
+                    "inbound SMS %s from %r to %r: %r",
+                    message.refid,
+                    message.from_,
+                    message.to,
+                    message.message,
+                )
+                if not guard.expired:
+                    status = await self._take(message, guard)
         except Rejected as rejected:
-            logger.warning(
-                "inbound SMS webhook rejected with %d: %s", rejected.status, rejected.message
-            )
-            return rejected.response()
+            await self._reject(rejected.answer, send)
+            return
         except Exception as exc:
             # A verifier of the user's own raised: our side failed, so IntelePeer
             # should deliver again (and nothing ran).
             log_failure("verification", None, exc)
-            return error_response(500, "not handled; deliver again")
-        logger.debug(
-            "inbound SMS %s from %r to %r: %r",
-            message.refid,
-            message.from_,
-            message.to,
-            message.message,
-        )
-        status = await (self._deliver(message) if self._inbox is None else self._enqueue(message))
+            await _NOT_HANDLED.send(send)
+            return
+        if message is None:  # the body's limit passed (the guard caught the cancellation)
+            await self._reject(self._intake.too_slow, send)
+            return
+        if status is None:  # the body came just as its limit passed: a guard of its own
+            guard = self._keeper.guard()
+            with guard.scope:
+                status = await self._take(message, guard)
         if status == 200:
-            return JSONResponse({"status": "ok", "refid": message.refid})
-        if status == 503:
-            return error_response(503, "this message is being handled by another worker")
-        return error_response(500, "not handled; deliver again")
+            await ok(message.refid).send(send)
+        else:
+            await (_BUSY if status == 503 else _NOT_HANDLED).send(send)
+
+    async def _reject(self, answer: Answer, send: Send) -> None:
+        logger.warning("inbound SMS webhook rejected with %d: %s", answer.status, answer.reason)
+        await answer.send(send)
+
+    async def _take(self, message: InboundSms, guard: Guard) -> int:
+        """200, 500 or 503 for a verified message: handled inline, or queued."""
+        if self._inbox is None:
+            return await self._deliver(message, guard)
+        return await self._enqueue(message)
 
     def _enter(self) -> None:
-        if self._active == 0:
-            self._idle = anyio.Event()
         self._active += 1
 
     def _leave(self) -> None:
         self._active -= 1
-        if self._active == 0:
+        if self._active == 0 and self._idle is not None:
             self._idle.set()
 
     async def _enqueue(self, message: InboundSms) -> int:
@@ -343,30 +361,29 @@ class SmsReceiver:
             logger.info("inbound SMS %s already in the inbox: not queued again", message.refid)
         return 200
 
-    async def _deliver(self, message: InboundSms) -> int:
+    async def _deliver(self, message: InboundSms, guard: Guard) -> int:
         """200, 500 or 503 for this (verified) message, running handlers at most once."""
         refid = message.refid
         current = self._in_flight.get(refid)
         if current is not None:
-            await current.done.wait()
-            return current.status
+            return await current.outcome()
         entry = _InFlight()
         self._in_flight[refid] = entry
         self._enter()
+        status = 500
         try:
-            entry.status = await self._claim_and_run(message)
+            status = await self._claim_and_run(message, guard)
         except Exception as exc:
             # The store failed (a shared store's server down, say): nothing is
             # marked handled, so IntelePeer's redelivery gets another chance.
             log_failure("message store", refid, exc)
-            entry.status = 500
         finally:
-            entry.done.set()
+            entry.finish(status)
             del self._in_flight[refid]
             self._leave()
-        return entry.status
+        return status
 
-    async def _claim_and_run(self, message: InboundSms) -> int:
+    async def _claim_and_run(self, message: InboundSms, guard: Guard) -> int:
         refid = message.refid
         lease = self._handler_timeout * len(self._handlers) + 5
         claim = await self._store.claim(refid, lease=lease)
@@ -378,16 +395,22 @@ class SmsReceiver:
         try:
             done = await self._store.successes(refid)
             record = partial(self._store.record_success, refid)
-            failed = bool(await self._handlers.run(message, done, record))
-            if not failed:
-                await self._store.mark_handled(refid)
+            failed = bool(await self._handlers.run(message, done, record, guard))
+            if guard.expired:  # a handler's limit passed: the guard's scope is cancelled
+                with anyio.CancelScope(shield=True):
+                    return await self._settle(refid, failed)
+            return await self._settle(refid, failed)
         except BaseException:
             with anyio.CancelScope(shield=True):  # release even when cancelled
                 await self._store.release(refid)
             raise
+
+    async def _settle(self, refid: str, failed: bool) -> int:
+        """Mark `refid` handled (200), or release it for the redelivery (500)."""
         if failed:
             await self._store.release(refid)
             return 500
+        await self._store.mark_handled(refid)
         return 200
 
     def __repr__(self) -> str:

@@ -1,5 +1,10 @@
 """Handlers and their filters: which of the user's functions see which message, and
-running them on one (the same way inline and in an inbox's workers)."""
+running them on one (the same way inline and in an inbox's workers).
+
+Each handler, and each record of its success, is bounded by the handler
+timeout; the bound costs nothing for a handler that returns without waiting
+(``_deadline``), the common case a receiver must stay fast for.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +18,8 @@ import anyio
 
 from intelepeer_async.errors import InvalidInputError
 from intelepeer_async.models.inbound import InboundSms, first_word
+
+from ._guard import Guard, Timekeeper
 
 __all__ = [
     "HELP_KEYWORDS",
@@ -160,10 +167,11 @@ def log_failure(what: str, refid: str | None, exc: BaseException) -> None:
 
 
 class Handlers:
-    """The registered handlers, in order, each bounded by `timeout` seconds."""
+    """The registered handlers, in order, each bounded by `timeout` seconds (kept by `keeper`)."""
 
-    def __init__(self, timeout: float) -> None:
+    def __init__(self, timeout: float, keeper: Timekeeper) -> None:
         self.timeout = timeout
+        self.keeper = keeper
         self._routes: list[HandlerRoute] = []
 
     def __len__(self) -> int:
@@ -177,9 +185,16 @@ class Handlers:
         message: InboundSms,
         done: frozenset[str],
         record: Callable[[str], Awaitable[None]],
+        guard: Guard | None = None,
     ) -> list[str]:
         """Run every matching handler not in `done`, `record`ing each success by its key;
-        one line per failure, naming the handler (kept with an inbox's dead letters)."""
+        one line per failure, naming the handler (kept with an inbox's dead letters).
+
+        Under `guard` (entered by the caller) while none of its limits has passed;
+        then, and without one, each handler under a guard of its own (shielded
+        from the expired one). Check ``guard.expired`` afterwards: if set, the
+        caller's own awaits need shielding from it too.
+        """
         errors: list[str] = []
         ran = 0
         for route in self._routes:
@@ -193,32 +208,73 @@ class Handlers:
                 errors.append(f"filter of {route.name}: {type(exc).__name__}: {exc}")
                 continue
             ran += 1
-            error = await self._run_one(route, message)
-            if error is None:
-                # Recorded the moment it succeeds: a cancellation while a later
-                # handler runs must not make the redelivery run this one again.
-                with anyio.move_on_after(self.timeout, shield=True):
-                    await record(route.key)
+            if guard is not None and not guard.expired:
+                error = await self._run_one(route, message, record, guard)
             else:
+                own = self.keeper.guard(shield=guard is not None)
+                with own.scope:
+                    error = await self._run_one(route, message, record, own)
+            if error is not None:
                 errors.append(error)
         if ran == 0 and not errors:
             logger.debug("inbound SMS %s matched no handler", message.refid)
         logger.info("inbound SMS %s: %d handler(s) ran, %d failed", message.refid, ran, len(errors))
         return errors
 
-    async def _run_one(self, route: HandlerRoute, message: InboundSms) -> str | None:
+    async def _run_one(
+        self,
+        route: HandlerRoute,
+        message: InboundSms,
+        record: Callable[[str], Awaitable[None]],
+        guard: Guard,
+    ) -> str | None:
+        """Run one handler within the timeout, then record its success; the error line, if any."""
+        guard.limit(self.timeout, route)
         try:
-            with anyio.fail_after(self.timeout):
-                await route.handler(message)
-        except TimeoutError:
-            logger.error(
-                "handler %s timed out after %gs on inbound SMS %s",
-                route.name,
-                self.timeout,
-                message.refid,
-            )
-            return f"{route.name}: timed out after {self.timeout:g}s"
+            await route.handler(message)
         except Exception as exc:
+            guard.clear()
+            if isinstance(exc, TimeoutError):  # its own, counted as timing out as ever
+                return self._timed_out(route, message)
             log_failure(f"handler {route.name}", message.refid, exc)
             return f"{route.name}: {type(exc).__name__}: {exc}"
+        except BaseException as exc:
+            guard.clear()
+            if guard.expired and isinstance(exc, anyio.get_cancelled_exc_class()):
+                return self._timed_out(route, message)  # the limit passed
+            raise
+        guard.clear()
+        # Recorded the moment it succeeds, shielded, within a limit of its own: a
+        # cancellation while a later handler runs must not make the redelivery run
+        # this one again. A record cut off by its limit is given up.
+        if guard.expired:  # the limit passed just as the handler returned
+            guard = self.keeper.guard(shield=True)
+            with guard.scope:
+                await self._record(route, record, guard)
+        else:
+            await self._record(route, record, guard)
         return None
+
+    async def _record(
+        self, route: HandlerRoute, record: Callable[[str], Awaitable[None]], guard: Guard
+    ) -> None:
+        shielded = guard.scope.shield
+        guard.scope.shield = True
+        guard.limit(self.timeout, "record")
+        try:
+            await record(route.key)
+        except BaseException as exc:
+            if not (guard.expired and isinstance(exc, anyio.get_cancelled_exc_class())):
+                raise
+        finally:
+            guard.clear()
+            guard.scope.shield = shielded
+
+    def _timed_out(self, route: HandlerRoute, message: InboundSms) -> str:
+        logger.error(
+            "handler %s timed out after %gs on inbound SMS %s",
+            route.name,
+            self.timeout,
+            message.refid,
+        )
+        return f"{route.name}: timed out after {self.timeout:g}s"

@@ -14,6 +14,7 @@ five calls and plug into `SmsReceiver(store=...)`.
 from __future__ import annotations
 
 import enum
+import math
 import time
 from collections import OrderedDict
 from collections.abc import Callable
@@ -23,6 +24,7 @@ __all__ = ["Claim", "MemoryStore", "MessageStore"]
 
 #: Remember handled refids at least this long: IntelePeer's 5 attempts fit well inside.
 DEFAULT_TTL = 48 * 3600.0
+_NONE: frozenset[str] = frozenset()
 
 
 class Claim(enum.Enum):
@@ -85,7 +87,9 @@ class MemoryStore:
         self._ttl = ttl
         self._max = max_entries
         self._clock = clock
-        self._handled: OrderedDict[str, float] = OrderedDict()  # refid -> expiry
+        # refid -> expiry, oldest first (every entry lives `ttl`, so expiries ascend)
+        self._handled: OrderedDict[str, float] = OrderedDict()
+        self._oldest = math.inf  # the first entry's expiry: nothing to forget before then
         self._claims: dict[str, float] = {}  # refid -> lease expiry
         self._successes: OrderedDict[str, set[str]] = OrderedDict()  # refid -> handler keys
 
@@ -93,16 +97,20 @@ class MemoryStore:
         return len(self._handled)
 
     def _expire(self, now: float) -> None:
-        while self._handled:
-            refid, expiry = next(iter(self._handled.items()))
-            if expiry > now and len(self._handled) <= self._max:
-                break
-            del self._handled[refid]
+        handled = self._handled
+        while handled:
+            refid, expiry = next(iter(handled.items()))
+            if expiry > now and len(handled) <= self._max:
+                self._oldest = expiry
+                return
+            del handled[refid]
+        self._oldest = math.inf
 
     async def claim(self, refid: str, *, lease: float) -> Claim:
         # No await inside: atomic with respect to other tasks in this process.
         now = self._clock()
-        self._expire(now)
+        if now >= self._oldest:
+            self._expire(now)
         if refid in self._handled:
             return Claim.HANDLED
         held = self._claims.get(refid)
@@ -115,9 +123,13 @@ class MemoryStore:
         now = self._clock()
         self._claims.pop(refid, None)
         self._successes.pop(refid, None)
-        self._handled.pop(refid, None)
-        self._handled[refid] = now + self._ttl
-        self._expire(now)
+        handled = self._handled
+        handled.pop(refid, None)
+        handled[refid] = expiry = now + self._ttl
+        if len(handled) == 1:
+            self._oldest = expiry
+        if now >= self._oldest or len(handled) > self._max:
+            self._expire(now)
 
     async def release(self, refid: str) -> None:
         self._claims.pop(refid, None)
@@ -129,4 +141,5 @@ class MemoryStore:
             self._successes.popitem(last=False)
 
     async def successes(self, refid: str) -> frozenset[str]:
-        return frozenset(self._successes.get(refid, ()))
+        done = self._successes.get(refid)
+        return frozenset(done) if done else _NONE

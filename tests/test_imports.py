@@ -22,9 +22,21 @@ def test_bare_package_import_is_cheap() -> None:
 
 def test_receiver_never_imports_the_client_transport() -> None:
     loaded = modules_after("import receiver")
-    assert "starlette" in loaded
     assert "httpx" not in loaded
     assert "intelepeer_async._http" not in loaded
+
+
+RECEIVER_APP = (
+    "import receiver; rx = receiver.SmsReceiver(verifier=receiver.SharedCode('s')); rx.app"
+)
+
+
+def test_receiver_app_is_plain_asgi_without_starlette() -> None:
+    """Issue 10: the app imports no framework; Starlette's routing loads for `route()` only."""
+    built = modules_after(RECEIVER_APP)
+    assert not [m for m in built if m == "starlette" or m.startswith("starlette.")]
+    assert "asyncio" not in built  # nor an event loop's machinery: the server brings its own
+    assert "starlette.routing" in modules_after(f"{RECEIVER_APP}; rx.route('/sms')")
 
 
 def test_receiver_imports_neither_sqlite_nor_redis_until_used() -> None:

@@ -40,6 +40,28 @@ async def test_handled_refids_live_at_least_24_hours() -> None:
         MemoryStore(ttl=3600)
 
 
+async def test_handled_refids_are_forgotten_one_by_one_in_expiry_order() -> None:
+    # The store skips its expiry scan until the oldest entry is due: check that every
+    # entry is still forgotten at its own time, including one marked handled twice.
+    ttl = 48 * 3600.0
+    now = [0.0]
+    store = MemoryStore(clock=lambda: now[0])
+    await store.mark_handled("a")
+    now[0] = 10
+    await store.mark_handled("b")
+    now[0] = 20
+    await store.mark_handled("a")  # a again: now the newest, expiring at 20 + ttl
+    now[0] = ttl + 1
+    assert await store.claim("a", lease=1) is Claim.HANDLED
+    assert await store.claim("b", lease=1) is Claim.HANDLED
+    now[0] = ttl + 11
+    assert await store.claim("b", lease=1) is Claim.CLAIMED  # b expired at 10 + ttl
+    assert await store.claim("a", lease=1) is Claim.HANDLED
+    now[0] = ttl + 21
+    assert await store.claim("a", lease=1) is Claim.CLAIMED
+    assert len(store) == 0
+
+
 async def test_bounded() -> None:
     store = MemoryStore(max_entries=3)
     for refid in "abcde":
