@@ -223,25 +223,28 @@ class SmsReceiver:
         async with AsyncExitStack() as stack:
             for hook in self._startup:
                 await hook()
-            keeping = await stack.enter_async_context(anyio.create_task_group())
-            await keeping.start(self._keeper.run)
-            stack.callback(keeping.cancel_scope.cancel)  # last of all: deliveries are over
-            closer = getattr(self._store, "aclose", None)
+            # The store or inbox is opened before any task group is entered, so a store
+            # that cannot work (a RedisStore under trio, an unusable SQLite path, a wrong
+            # Redis URL) stops the start with its own error, not every delivery, and not
+            # wrapped in an ExceptionGroup.
             if self._inbox is not None:
                 await self._inbox.open()
                 stack.push_async_callback(self._inbox.aclose)
-                workers = Workers(self._inbox, self._handlers.run)
-                tasks = await stack.enter_async_context(anyio.create_task_group())
-                await tasks.start(workers.run)
-                self._workers = workers
             else:
-                # Opened now, so a store that cannot work (a RedisStore under trio, an
-                # unusable SQLite path, a wrong Redis URL) stops the start, not every delivery.
+                closer = getattr(self._store, "aclose", None)
                 if callable(closer):
                     stack.push_async_callback(closer)  # a SqliteStore's file, a RedisStore's pool
                 opener = getattr(self._store, "open", None)
                 if callable(opener):
                     await opener()
+            keeping = await stack.enter_async_context(anyio.create_task_group())
+            await keeping.start(self._keeper.run)
+            stack.callback(keeping.cancel_scope.cancel)  # deliveries are over by then
+            if self._inbox is not None:
+                workers = Workers(self._inbox, self._handlers.run)
+                tasks = await stack.enter_async_context(anyio.create_task_group())
+                await tasks.start(workers.run)
+                self._workers = workers
             try:
                 yield
             finally:
