@@ -95,7 +95,6 @@ SHUTTING_DOWN_CLOSE = error(503, "shutting down", close=True)
 #: 405 for anything but a POST to a message path, or GET/HEAD to the health check.
 NOT_A_POST = error(405, "Method Not Allowed", close=True, headers=(("Allow", "POST"),))
 NOT_A_GET = error(405, "Method Not Allowed", close=True, headers=(("Allow", "GET, HEAD"),))
-HEALTH_IS_GET = error(405, "Method Not Allowed", close=True, headers=(("Allow", "GET"),))
 
 
 def route_path(scope: Scope) -> str:
@@ -154,9 +153,7 @@ class ReceiverApp:
 
     def _health(self, scope: Scope) -> Answer:
         method = scope["method"]
-        if method == "POST":  # refused here rather than taken as a message
-            return HEALTH_IS_GET
-        if method not in ("GET", "HEAD"):
+        if method not in ("GET", "HEAD"):  # a POST too: refused, never taken as a message
             return NOT_A_GET
         # The body of a health check is never read: if there is one, close rather
         # than let the server read it all (it could be huge).
