@@ -376,6 +376,17 @@ def first_cause(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
+def interrupted(exc: BaseException) -> bool:
+    """Whether Ctrl-C ended the run.
+
+    Under trio, Ctrl-C is raised inside whichever task was running, so it can
+    arrive wrapped in the exception group of any task group it crossed.
+    """
+    if isinstance(exc, BaseExceptionGroup):
+        return exc.subgroup(KeyboardInterrupt) is not None
+    return isinstance(exc, KeyboardInterrupt)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="The SDK end to end against the simulator.")
     parser.add_argument("--pace", type=float, default=0.0, help="seconds to pause between steps")
@@ -390,14 +401,14 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with uvicorn_thread(rx.app) as receiver_url:
             anyio.run(run, receiver_url, args.pace, backend=args.backend)
-    except KeyboardInterrupt:
-        print("demo: interrupted; the simulator and the receiver are stopped", file=sys.stderr)
-        return 130
     except DemoFailed as failed:
         print(f"demo failed: expected {failed}", file=sys.stderr)
         return 1
-    except Exception as exc:  # anything else: one line, not a traceback
-        print(f"demo failed: {first_cause(exc)}", file=sys.stderr)
+    except (Exception, KeyboardInterrupt, BaseExceptionGroup) as exc:
+        if interrupted(exc):
+            print("demo: interrupted; the simulator and the receiver are stopped", file=sys.stderr)
+            return 130
+        print(f"demo failed: {first_cause(exc)}", file=sys.stderr)  # one line, not a traceback
         return 1
     finally:
         sdk_log.removeHandler(handler)

@@ -146,6 +146,25 @@ def test_a_failure_exits_1_with_one_line(
     assert capsys.readouterr().err == line + "\n"
 
 
+@pytest.mark.parametrize("backend", ["asyncio", "trio"])
+def test_ctrl_c_inside_a_task_group_exits_130(
+    backend: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Under trio, Ctrl-C is raised in whichever task runs at that moment (CI caught it in
+    # the simulator's accept loop) and reaches main() inside the task group's exception
+    # group: that is still an interruption (130), not "demo failed" with a traceback.
+    demo = load_demo(monkeypatch)
+
+    async def interrupted_in_a_task(self: object) -> None:
+        raise BaseExceptionGroup("Exceptions from Trio nursery", [KeyboardInterrupt()])
+
+    monkeypatch.setattr(demo.Demo, "onboard_agent", interrupted_in_a_task)
+    assert demo.main(["--backend", backend]) == 130
+    assert capsys.readouterr().err == (
+        "demo: interrupted; the simulator and the receiver are stopped\n"
+    )
+
+
 def load_demo(monkeypatch: pytest.MonkeyPatch) -> ModuleType:
     spec = importlib.util.spec_from_file_location("demo_under_test", ROOT / "examples" / "demo.py")
     assert spec is not None and spec.loader is not None
