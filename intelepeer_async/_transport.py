@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import re
+import ssl
 from base64 import b64encode
 from collections.abc import Callable, Mapping
 from contextvars import ContextVar
@@ -269,8 +270,38 @@ def _pool_chooser(
     return pick if callable(pick) else None
 
 
+def _httpx_request(
+    method: str,
+    url: str,
+    headers: Mapping[str, str],
+    body: bytes | None,
+    timeout: Mapping[str, float],
+    to_pool: bool,
+) -> httpx.Request:
+    """The request as httpx's client would build it (userinfo as Basic auth when it
+    goes straight `to_pool`); `unsendable_url` when it cannot be encoded."""
+    target = _httpx_target(url) if to_pool else (url, None)
+    if target is None:
+        raise unsendable_url()
+    wire_headers = {"Accept-Encoding": "gzip, deflate", **headers}
+    if target[1] is not None:
+        wire_headers["Authorization"] = target[1]
+    try:
+        return httpx.Request(
+            method, target[0], headers=wire_headers, content=body, extensions={"timeout": timeout}
+        )
+    except (httpx.InvalidURL, UnicodeError):
+        raise unsendable_url() from None
+
+
+#: Connections per pool of the SDK's own httpx clients (see `HttpxTransport`).
+POOL_SHARD_SIZE = 4
+
+_Pool = tuple[httpx.AsyncClient, Callable[[httpx.URL], httpx.AsyncBaseTransport] | None]
+
+
 class HttpxTransport:
-    """The default transport: one pooled `httpx.AsyncClient`.
+    """The default transport: pooled httpx connections.
 
     A client passed in is used for its connection settings (pool limits,
     proxies, TLS, its transport) and never closed here. Its default headers,
@@ -283,41 +314,71 @@ class HttpxTransport:
     hooks and redirect handling, the INFO log line: a tenth of each request's
     CPU, none of it wanted) and hands each request to the pool the client
     would pick for the URL, proxies (from the environment, for ours) included.
+
+    Without a client passed in, the `pool_size` connections are split into
+    httpx clients of `POOL_SHARD_SIZE` connections each, made as the
+    concurrency first needs them (one, for calls made one at a time), sharing
+    one TLS context. Why: httpcore scans every connection of a pool, some
+    checks in a loop nested in another, each time a request is added or an
+    answer closed; with all 64 connections in one pool that scan was 40% of a
+    call's CPU at concurrency 64, and in pools of 4 it is noise (``make bench``,
+    README "Performance"). Each request takes a free connection slot, whose
+    pool then has a connection for it (the core's `InFlightLimit` keeps the
+    requests in flight within `pool_size`); the slot freed last is taken
+    first, so a connection just released is the one reused.
     """
 
     def __init__(self, client: httpx.AsyncClient | None = None, *, pool_size: int = 64) -> None:
-        self._owns_client = client is None
-        self._client = client
+        self._user_pool: _Pool | None = None if client is None else (client, _pool_chooser(client))
         self._pool_size = pool_size
         self._closed = False
-        # httpx's own choice of pool (or proxy) for a URL: private, so the public
-        # path (`AsyncClient.send`) remains if it ever goes.
-        self._pool_for: Callable[[httpx.URL], httpx.AsyncBaseTransport] | None = None
-        if client is not None:
-            self._pool_for = _pool_chooser(client)
+        #: Our own clients, made on first use, so that building an SDK client
+        #: imports no connection machinery (httpcore, and trio if present).
+        self._pools: list[_Pool] = []
+        shards = -(-pool_size // POOL_SHARD_SIZE)
+        #: A stack of free connection slots, each the index of its pool: the
+        #: first pool's on top, so low concurrency never makes a second one.
+        self._free_slots = [
+            shard
+            for shard in reversed(range(shards))
+            for _ in range(min(POOL_SHARD_SIZE, pool_size - shard * POOL_SHARD_SIZE))
+        ]
+        self._tls: ssl.SSLContext | None = None
+
+    def _pool(self, shard: int) -> _Pool:
+        """Our own client number `shard` (and those before it), made if need be."""
+        while len(self._pools) <= shard:
+            index = len(self._pools)
+            size = min(POOL_SHARD_SIZE, self._pool_size - index * POOL_SHARD_SIZE)
+            if self._tls is None:
+                # As each httpx client would make it (certifi, or SSL_CERT_FILE/_DIR
+                # from the environment), once instead of once a pool.
+                self._tls = httpx.create_ssl_context()
+            # Pools never wait (see the class docstring), and every connection in
+            # use can be kept alive for the next request.
+            limits = httpx.Limits(max_connections=size, max_keepalive_connections=size)
+            client = httpx.AsyncClient(limits=limits, verify=self._tls)
+            self._pools.append((client, _pool_chooser(client)))
+        return self._pools[shard]
 
     @property
-    def client(self) -> httpx.AsyncClient:
-        """The httpx client; ours is made on first use, so that building an SDK
-        client imports no connection machinery (httpcore, and trio if present)."""
-        if self._client is None:
-            # Sized to the core's in-flight limit, so no request ever waits in
-            # httpx's pool (whose waiters cost O(n) each) and every connection
-            # in use can be kept alive for the next request.
-            size = self._pool_size
-            limits = httpx.Limits(max_connections=size, max_keepalive_connections=size)
-            self._client = httpx.AsyncClient(limits=limits)
-            self._pool_for = _pool_chooser(self._client)
-        return self._client
+    def clients(self) -> list[httpx.AsyncClient]:
+        """The httpx clients in use: the one passed in, or ours made so far."""
+        if self._user_pool is not None:
+            return [self._user_pool[0]]
+        return [client for client, _ in self._pools]
 
     @property
     def is_closed(self) -> bool:
-        return self._closed if self._client is None else self._client.is_closed
+        if self._user_pool is not None:
+            return self._user_pool[0].is_closed
+        return self._closed
 
     async def aclose(self) -> None:
         self._closed = True
-        if self._owns_client and self._client is not None:
-            await self._client.aclose()
+        pools, self._pools = self._pools, []
+        for client, _ in pools:
+            await client.aclose()
 
     async def send(
         self,
@@ -331,50 +392,48 @@ class HttpxTransport:
     ) -> RawResponse:
         if self.is_closed:
             raise ClientClosedError
-        client = self.client
-        remaining = time_left_to_send(headers, deadline)
-        connect = min(connect_timeout, remaining)
-        timeout = {"connect": connect, "read": remaining, "write": remaining, "pool": remaining}
-        target = _httpx_target(url) if self._pool_for is not None else (url, None)
-        request = None
-        if target is not None:
-            wire_headers = {"Accept-Encoding": "gzip, deflate", **headers}
-            if target[1] is not None:
-                wire_headers["Authorization"] = target[1]
-            try:
-                request = httpx.Request(
-                    method,
-                    target[0],
-                    headers=wire_headers,
-                    content=body,
-                    extensions={"timeout": timeout},
-                )
-            except (httpx.InvalidURL, UnicodeError):
-                request = None
-        if request is None:
-            raise unsendable_url()
-        marker = _SDK_REQUEST.set(True)
+        # No slot free means more in flight than `pool_size` (a limit shared with
+        # more than this transport): the first pool queues the request.
+        slot = None if self._user_pool or not self._free_slots else self._free_slots.pop()
         try:
-            with anyio.move_on_after(remaining + BACKSTOP_GRACE):
-                return await self._exchange(client, request, method, url, headers)
+            client, pool_for = self._user_pool or self._pool(slot or 0)
+            # After making a pool (its TLS context takes milliseconds): the time is
+            # what is left to send in.
+            remaining = time_left_to_send(headers, deadline)
+            connect = min(connect_timeout, remaining)
+            timeout = {"connect": connect, "read": remaining, "write": remaining, "pool": remaining}
+            request = _httpx_request(method, url, headers, body, timeout, pool_for is not None)
+            marker = _SDK_REQUEST.set(True)
+            try:
+                with anyio.move_on_after(remaining + BACKSTOP_GRACE):
+                    return await self._exchange(client, pool_for, request, method, url, headers)
+            finally:
+                _SDK_REQUEST.reset(marker)
         finally:
-            _SDK_REQUEST.reset(marker)
+            if slot is not None:
+                self._free_slots.append(slot)
         raise TransportFailure(
             Failure.MAYBE_SENT, timed_out=True, reason="no complete answer within the budget"
         )
 
-    async def _open(self, client: httpx.AsyncClient, request: httpx.Request) -> httpx.Response:
-        if self._pool_for is None:
+    @staticmethod
+    async def _open(
+        client: httpx.AsyncClient,
+        pool_for: Callable[[httpx.URL], httpx.AsyncBaseTransport] | None,
+        request: httpx.Request,
+    ) -> httpx.Response:
+        if pool_for is None:
             # The public path: no auth of the client's (auth=None) and no redirects,
             # but its event hooks run (what they raise is handled in `_exchange`).
             return await client.send(request, stream=True, auth=None, follow_redirects=False)
-        response = await self._pool_for(request.url).handle_async_request(request)
+        response = await pool_for(request.url).handle_async_request(request)
         response.request = request
         return response
 
     async def _exchange(
         self,
         client: httpx.AsyncClient,
+        pool_for: Callable[[httpx.URL], httpx.AsyncBaseTransport] | None,
         request: httpx.Request,
         method: str,
         url: str,
@@ -382,7 +441,7 @@ class HttpxTransport:
     ) -> RawResponse:
         failure: TransportFailure | None = None
         try:
-            response = await self._open(client, request)
+            response = await self._open(client, pool_for, request)
         except httpx.TransportError as exc:
             failure = _classify(exc)
         except Exception as exc:  # never raw, never its text

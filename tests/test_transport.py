@@ -177,7 +177,7 @@ async def test_a_users_client_auth_and_event_hooks_are_not_applied(
     ):
         ip = AsyncIntelePeer(token=TOKEN, base_url=base, http_client=user_client, max_retries=0)
         if public_path:  # as if httpx dropped the private pool chooser
-            ip._core.transport._pool_for = None  # type: ignore[attr-defined]
+            ip._core.transport._user_pool = (user_client, None)  # type: ignore[attr-defined]
         with pytest.raises(ia.IntelePeerError) as info:
             await ip.sms.status("R-13035550111")
         await ip.aclose()
@@ -235,3 +235,50 @@ async def test_an_unexpected_error_inside_the_http_stack_is_typed_and_maybe_sent
     assert "ValueError" in str(info.value)
     assert "Content-Length" not in str(info.value) and "ip.test/_rest" not in str(info.value)
     assert info.value.__cause__ is None and info.value.__context__ is None
+
+
+async def test_the_sdks_own_connections_are_pools_of_four_made_as_concurrency_needs() -> None:
+    """Issue 10: httpcore scans every connection of a pool per request added or answer
+    closed, so the SDK's own connections are split into small pools. Ten calls at once
+    with max_in_flight=10 are all with the server at the same time, over pools of 4, 4
+    and 2; ten more reuse those ten connections; calls one at a time make one pool."""
+    from intelepeer_async._transport import HttpxTransport
+
+    everyone_here = anyio.Event()
+
+    async def hold_until_ten(request: Received) -> bytes:
+        if len(received) >= 13:  # after the first three, one at a time
+            everyone_here.set()
+        if len(received) > 3:
+            await everyone_here.wait()
+        return http_response(202, b"{}")
+
+    def pools(transport: HttpxTransport) -> list[tuple[int, int]]:
+        """(size, connections open) of each pool made so far."""
+        return [
+            (pool._max_connections, len(pool.connections))
+            for pool in (client._transport._pool for client in transport.clients)  # type: ignore[attr-defined]
+        ]
+
+    async with loopback_server(hold_until_ten) as (base, received):
+        ip = AsyncIntelePeer(token=TOKEN, base_url=base, max_in_flight=10, timeout=10)
+        transport = ip._core.transport
+        assert isinstance(transport, HttpxTransport)
+
+        async def trigger() -> None:
+            await ip.smartflows.trigger("flow", ani="+13035550100", dnis="+13035550111")
+
+        for _ in range(3):  # one at a time: one pool, one connection
+            await trigger()
+        assert pools(transport) == [(4, 1)]
+        for _burst in range(2):
+            with anyio.fail_after(10):
+                async with anyio.create_task_group() as tg:
+                    for _ in range(10):
+                        tg.start_soon(trigger)
+            assert pools(transport) == [(4, 4), (4, 4), (2, 2)]
+        clients = transport.clients
+        await ip.aclose()
+    assert len(received) == 23
+    assert transport.is_closed
+    assert [client.is_closed for client in clients] == [True, True, True]

@@ -14,12 +14,17 @@ from intelepeer_async._limit import DEFAULT_MAX_IN_FLIGHT
 from intelepeer_async._transport import HttpxTransport
 
 
-def test_httpx_is_the_default_and_its_pool_is_sized_to_the_queue() -> None:
+def test_httpx_is_the_default_and_its_pools_are_sized_to_the_queue() -> None:
     ip = AsyncIntelePeer(token="tok", max_in_flight=7)
     transport = ip._core.transport
     assert isinstance(transport, HttpxTransport)
-    pool = transport.client._transport._pool  # type: ignore[attr-defined]
-    assert (pool._max_connections, pool._max_keepalive_connections) == (7, 7)
+    assert transport.clients == []  # made on first use
+    transport._pool(1)  # both pools: 7 connections in pools of POOL_SHARD_SIZE (4)
+    sizes = [
+        (pool._max_connections, pool._max_keepalive_connections)
+        for pool in (client._transport._pool for client in transport.clients)  # type: ignore[attr-defined]
+    ]
+    assert sizes == [(4, 4), (3, 3)]
     assert ip.max_in_flight == 7
     assert ip.with_options(timeout=3)._core.limit is ip._core.limit
     assert AsyncYay(reseller="r", user="u", password="p").max_in_flight == DEFAULT_MAX_IN_FLIGHT
