@@ -32,11 +32,12 @@ from pathlib import Path
 from typing import Any
 
 from ._harness import Bench, Measure, Row, Server, find_wrk
-from ._load import python_load, wrk
+from ._load import python_load, warm_up, wrk
 from .receiver_server import APPS
 
 TITLE = "receiver (target 4, inbox modes)"
 CONNECTIONS = 32
+WARM_UP = 300  # posts to each app before any measured run
 #: The inbox rows: app name -> what the row calls it.
 MODES = {
     "sqlite-inbox": "queued, SqliteInbox",
@@ -112,8 +113,10 @@ def run(bench: Bench) -> list[Row]:
 
             return one
 
-        for name in APPS:  # warm up: first-request imports, connections, caches
-            load(servers[name], "warm", 1)
+        for name in APPS:  # warm up: first-request imports, caches
+            answered = warm_up(servers[name].url + "/", f"warm-{time.time_ns()}", WARM_UP)
+            if answered != WARM_UP:
+                raise RuntimeError(f"{name}: {WARM_UP - answered} warm-up posts not answered 2xx")
         results = bench.interleaved({name: measure(name) for name in APPS})
         settled.append(_settle(quiet))
     failures = sum(r["status_errors"] + r["socket_errors"] for rs in results.values() for r in rs)
