@@ -353,7 +353,16 @@ class HttpxTransport:
             if self._tls is None:
                 # As each httpx client would make it (certifi, or SSL_CERT_FILE/_DIR
                 # from the environment), once instead of once a pool.
-                self._tls = httpx.create_ssl_context()
+                try:
+                    self._tls = httpx.create_ssl_context()
+                except OSError:  # ssl.SSLError too: an unreadable or invalid CA file
+                    raise TransportFailure(
+                        Failure.NOT_SENT,
+                        timed_out=False,
+                        reason="the TLS settings could not be loaded"
+                        " (check SSL_CERT_FILE and SSL_CERT_DIR)",
+                        local=True,
+                    ) from None
             # Pools never wait (see the class docstring), and every connection in
             # use can be kept alive for the next request.
             limits = httpx.Limits(max_connections=size, max_keepalive_connections=size)

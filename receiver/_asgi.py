@@ -44,11 +44,14 @@ class Answer:
 
     status: int
     body: bytes
-    headers: list[tuple[bytes, bytes]]
+    headers: tuple[tuple[bytes, bytes], ...]
     reason: str = ""
 
     async def send(self, send: Send) -> None:
-        await send({"type": "http.response.start", "status": self.status, "headers": self.headers})
+        # A fresh list each time: the answers are shared by every request, and a
+        # middleware may add to the headers it is given (OpenTelemetry's does).
+        headers = list(self.headers)
+        await send({"type": "http.response.start", "status": self.status, "headers": headers})
         await send({"type": "http.response.body", "body": self.body})
 
 
@@ -57,7 +60,7 @@ def _answer(
 ) -> Answer:
     # Header order as Starlette's JSONResponse gave them: the answer's own, then length, type.
     length = (b"content-length", str(len(body)).encode("latin-1"))
-    return Answer(status, body, [*headers, length, _JSON], reason)
+    return Answer(status, body, (*headers, length, _JSON), reason)
 
 
 def error(

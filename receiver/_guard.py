@@ -47,9 +47,6 @@ class Timekeeper:
     async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
         """Keep the limits until cancelled (the lifespan's end); then hand each limit
         still pending to its guard's own scope as a deadline."""
-        if self._now is not None:  # another lifespan of the same app keeps them already
-            task_status.started()
-            await anyio.sleep_forever()
         self._now = anyio.current_time()
         task_status.started()
         try:

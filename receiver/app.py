@@ -143,6 +143,7 @@ class SmsReceiver:
         self._shutdown: list[Callable[[], Awaitable[None]]] = []
         self._in_flight: dict[str, _InFlight] = {}
         self._closing = False
+        self._serving = False  # a lifespan is running
         self._active = 0  # requests in the store or the inbox right now
         self._idle: anyio.Event | None = None  # made when shutdown waits for them
         self._app = ReceiverApp(self._receive, lambda: self._closing, self.lifespan)
@@ -208,15 +209,34 @@ class SmsReceiver:
     @asynccontextmanager
     async def lifespan(self, app: object = None) -> AsyncIterator[None]:
         """Startup hooks, then serve; on exit refuse new messages (503), let in-flight
-        ones finish (bounded by `handler_timeout`), then shutdown hooks.
+        ones finish, then shutdown hooks.
 
-        Queued mode: the inbox is opened and the workers started before serving;
-        at exit they take nothing new, in-flight runs get `handler_timeout` + 1 s
-        to end and the rest are handed back, pending, for the next start.
+        In-flight deliveries get `handler_timeout` for each handler, plus 1 s, to
+        finish (every handler of a message runs within its own timeout). Queued
+        mode: the inbox is opened and the workers started before serving; at exit
+        they take nothing new, in-flight runs get `handler_timeout` + 1 s to end and
+        the rest are handed back, pending, for the next start.
 
         Added to another app (`route`, or mounted), call it from that app's
-        lifespan: ``async with rx.lifespan(): yield``.
+        lifespan: ``async with rx.lifespan(): yield``. One lifespan at a time: a
+        second one entered while the first runs raises `InvalidInputError` (the
+        first one's shutdown would refuse the second one's messages); serve one
+        receiver per app.
         """
+        if self._serving:
+            raise InvalidInputError(
+                "this SmsReceiver's lifespan is already running: one lifespan at a time"
+                " (build one SmsReceiver per app you serve)"
+            )
+        self._serving = True
+        try:
+            async with self._serve():
+                yield
+        finally:
+            self._serving = False
+
+    @asynccontextmanager
+    async def _serve(self) -> AsyncIterator[None]:
         self._closing = False
         if self._intake.verifier is None and self._intake.basic_auth is None:
             self._warn_unverified()
@@ -249,17 +269,25 @@ class SmsReceiver:
                 yield
             finally:
                 self._closing = True
-                grace = self._handler_timeout + 1.0
                 if self._active:
+                    # Inline deliveries are not cut short (that would answer 500 and
+                    # cost one of IntelePeer's attempts): each ends within its handlers'
+                    # timeouts, and the shutdown hooks run after them.
                     self._idle = anyio.Event()
-                    with anyio.move_on_after(grace):
+                    with anyio.move_on_after(self._longest_delivery() + 1.0):
                         await self._idle.wait()
                     self._idle = None
                 if self._workers is not None:
-                    await self._workers.stop(grace)
+                    # A queued run cut short is handed back, its finished handlers
+                    # recorded: nothing is lost, so deploys need not wait for it all.
+                    await self._workers.stop(self._handler_timeout + 1.0)
                     self._workers = None
                 for hook in self._shutdown:
                     await hook()
+
+    def _longest_delivery(self) -> float:
+        """Seconds one message's handlers may take in all, each within its timeout."""
+        return self._handler_timeout * max(1, len(self._handlers))
 
     @property
     def app(self) -> ReceiverApp:
@@ -388,7 +416,7 @@ class SmsReceiver:
 
     async def _claim_and_run(self, message: InboundSms, guard: Guard) -> int:
         refid = message.refid
-        lease = self._handler_timeout * len(self._handlers) + 5
+        lease = self._longest_delivery() + 5
         claim = await self._store.claim(refid, lease=lease)
         if claim is Claim.HANDLED:
             logger.info("inbound SMS %s already handled: not run again", refid)

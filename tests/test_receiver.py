@@ -456,6 +456,85 @@ async def test_lifespan_hooks_and_503_when_shutting_down(rx: SmsReceiver) -> Non
         assert (await http.get("/healthz")).status_code == 503
 
 
+async def test_shutdown_waits_for_every_handler_of_an_in_flight_message() -> None:
+    """Review: the grace was one `handler_timeout` + 1 s, so with several handlers the
+    shutdown hooks ran (closing what the last handler replies with) mid-delivery."""
+    rx = SmsReceiver(verifier=SharedCode("SECRET CODE"), handler_timeout=0.3)
+    events: list[str] = []
+    for number in range(6):  # 6 x 0.28 s: past the old grace of 0.3 + 1 s
+
+        @rx.on_message()
+        async def handler(msg: InboundSms, number: int = number) -> None:
+            await anyio.sleep(0.28)
+            events.append(f"handler {number}")
+
+    @rx.on_shutdown
+    async def stopped() -> None:
+        events.append("shutdown")
+
+    async with await client_for(rx) as http:
+        statuses: list[int] = []
+
+        async def deliver() -> None:
+            statuses.append((await http.post("/", json=sms())).status_code)
+
+        with anyio.fail_after(10):
+            async with anyio.create_task_group() as tg, rx.lifespan():
+                tg.start_soon(deliver)
+                await anyio.sleep(0.1)  # the delivery is in its first handler
+    assert events == [*(f"handler {n}" for n in range(6)), "shutdown"]
+    assert statuses == [200]
+
+
+async def test_a_second_lifespan_at_once_is_refused_and_the_first_serves_on() -> None:
+    """Review: two lifespans of one receiver shared its state, so the first one's end
+    left the second answering 503 for good (queued: the first one's exit hung)."""
+    rx = SmsReceiver(verifier=SharedCode("SECRET CODE"))
+    async with await client_for(rx) as http:
+        async with rx.lifespan():
+            with pytest.raises(InvalidInputError, match="already running"):
+                async with rx.lifespan():
+                    pass
+            assert (await http.post("/", json=sms(refid="during"))).status_code == 200
+        async with rx.lifespan():  # one after the other is fine
+            assert (await http.post("/", json=sms(refid="after"))).status_code == 200
+            assert (await http.get("/healthz")).status_code == 200
+
+
+async def test_answers_shared_by_requests_never_carry_another_requests_headers() -> None:
+    """Review: the fixed answers sent one header list object, so a middleware adding a
+    header to it (as OpenTelemetry's does) made every later answer carry all of them."""
+    rx = SmsReceiver(verifier=SharedCode("SECRET CODE"))
+    seen = 0
+
+    async def tracing(scope: Any, receive: Any, send: Any) -> None:
+        nonlocal seen
+        seen += 1
+        trace = f"trace-{seen}".encode()
+
+        async def traced_send(event: Any) -> None:
+            if event["type"] == "http.response.start":
+                event["headers"].append((b"traceresponse", trace))
+            await send(event)
+
+        await rx.app(scope, receive, traced_send)
+
+    transport = httpx.ASGITransport(app=tracing)
+    async with httpx.AsyncClient(transport=transport, base_url="http://rx.test") as http:
+        statuses = []
+        for request in range(3):
+            for answer in (
+                http.get("/healthz"),
+                http.put("/"),  # a 405
+                http.post("/", json=sms(refid=f"R-{request}")),  # a 200
+                http.post("/", json=sms(signature="forged")),  # a 403
+            ):
+                response = await answer
+                statuses.append(response.status_code)
+                assert response.headers.get_list("traceresponse") == [f"trace-{seen}"]
+    assert statuses == [200, 405, 200, 403] * 3
+
+
 class FlakyStore(MemoryStore):
     """A MemoryStore whose mark_handled fails once, like a shared store losing its server."""
 

@@ -282,3 +282,24 @@ async def test_the_sdks_own_connections_are_pools_of_four_made_as_concurrency_ne
     assert len(received) == 23
     assert transport.is_closed
     assert [client.is_closed for client in clients] == [True, True, True]
+
+
+async def test_tls_settings_that_cannot_be_loaded_are_a_typed_error_and_nothing_is_sent(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: object
+) -> None:
+    """Review: SSL_CERT_FILE naming a missing file made every call raise a raw
+    FileNotFoundError (the aiohttp transport gave a typed error)."""
+
+    async def accepted(request: Received) -> bytes:
+        return http_response(202, b"{}")
+
+    monkeypatch.setenv("SSL_CERT_FILE", f"{tmp_path}/no-such-ca.pem")
+    async with loopback_server(accepted) as (base, received):
+        ip = AsyncIntelePeer(token=TOKEN, base_url=base)
+        with pytest.raises(ia.APIConnectionError) as info:
+            await ip.smartflows.trigger("flow", ani="+13035550100", dnis="+13035550111")
+        await ip.aclose()
+    assert received == []
+    assert info.value.may_have_been_processed is False
+    assert "SSL_CERT_FILE" in str(info.value)
+    assert info.value.__cause__ is None and info.value.__context__ is None
