@@ -220,12 +220,15 @@ class Bench:
         self, variants: Mapping[str, Measure], *, rounds: int | None = None
     ) -> dict[str, list[dict[str, Any]]]:
         """Every variant `rounds` times (default `runs`), round-robin, so a slow
-        moment on a shared machine falls on all of them alike rather than on one."""
+        moment on a shared machine falls on all of them alike rather than on one.
+        Each round starts one variant later than the one before, so no variant
+        always runs first (right after whatever the previous round left behind)."""
         rounds = rounds or self.runs
         results: dict[str, list[dict[str, Any]]] = {name: [] for name in variants}
+        names = list(variants)
         for run in range(rounds):
-            for name, measure in variants.items():
-                results[name].append(measure())
+            for name in names[run % len(names) :] + names[: run % len(names)]:
+                results[name].append(variants[name]())
                 self.log(f"    run {run + 1}/{rounds} {name}: done")
         return results
 
