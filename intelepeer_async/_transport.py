@@ -266,6 +266,8 @@ def _httpx_target(url: str) -> tuple[httpx.URL, str | None] | None:
 def _pool_chooser(
     client: httpx.AsyncClient,
 ) -> Callable[[httpx.URL], httpx.AsyncBaseTransport] | None:
+    """httpx's own choice of pool (or proxy) for a URL. Private to httpx, so None
+    if it ever goes: requests then take the public path, ``AsyncClient.send``."""
     pick = getattr(client, "_transport_for_url", None)
     return pick if callable(pick) else None
 
