@@ -461,3 +461,24 @@ def test_numbers_expected_on_a_terminal_fail_fast_instead_of_waiting() -> None:
         os.close(main)
     assert out.returncode == 2
     assert out.stderr == "error: no numbers: give them as arguments, with --file, or on stdin\n"
+
+
+@pytest.mark.parametrize(
+    "raised",
+    [
+        KeyboardInterrupt(),
+        BaseExceptionGroup("task group", [KeyboardInterrupt()]),
+        # Ctrl-C as the second leaf, beside what it caused in another task.
+        BaseExceptionGroup("task group", [ConnectionResetError("gone"), KeyboardInterrupt()]),
+    ],
+)
+def test_ctrl_c_inside_a_task_group_is_an_interruption(
+    raised: BaseException, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from intelepeer_async.cli import run_reporting
+
+    def interrupted() -> None:
+        raise raised
+
+    assert run_reporting(interrupted) == 130
+    assert capsys.readouterr().err == "error: interrupted\n"

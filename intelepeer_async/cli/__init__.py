@@ -172,11 +172,12 @@ def run_reporting(invoke: Callable[[], object]) -> int:
         sys.stdout = _DevNull()
         return EXIT_FAILED
     except (Exception, BaseExceptionGroup) as exc:  # the one place that reports
-        leaf = single(exc)
-        if isinstance(leaf, KeyboardInterrupt):
+        # Ctrl-C can arrive inside a task group's exception group, beside the
+        # errors it caused in the group's other tasks: it is still an interruption.
+        if isinstance(exc, BaseExceptionGroup) and exc.subgroup(KeyboardInterrupt) is not None:
             click.echo("error: interrupted", err=True)
             return EXIT_INTERRUPTED
-        return report(leaf)
+        return report(single(exc))
     return result if isinstance(result, int) else 0
 
 
