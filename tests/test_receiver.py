@@ -461,11 +461,13 @@ async def test_shutdown_waits_for_every_handler_of_an_in_flight_message() -> Non
     shutdown hooks ran (closing what the last handler replies with) mid-delivery."""
     rx = SmsReceiver(verifier=SharedCode("SECRET CODE"), handler_timeout=0.3)
     events: list[str] = []
+    first_started = anyio.Event()
     for number in range(6):  # 6 x 0.28 s: past the old grace of 0.3 + 1 s
 
         @rx.on_message()
         async def handler(msg: InboundSms, number: int = number) -> None:
-            await anyio.sleep(0.28)
+            first_started.set()
+            await anyio.sleep(0.28)  # the work that shutdown must wait for
             events.append(f"handler {number}")
 
     @rx.on_shutdown
@@ -481,7 +483,7 @@ async def test_shutdown_waits_for_every_handler_of_an_in_flight_message() -> Non
         with anyio.fail_after(10):
             async with anyio.create_task_group() as tg, rx.lifespan():
                 tg.start_soon(deliver)
-                await anyio.sleep(0.1)  # the delivery is in its first handler
+                await first_started.wait()  # then shut down, mid-delivery
     assert events == [*(f"handler {n}" for n in range(6)), "shutdown"]
     assert statuses == [200]
 
