@@ -7,10 +7,10 @@ runs on the client core and posts an inbound SMS signed with the shared code,
 a unique refid per request. Target 4's apps run first, interleaved
 round-robin, then the inbox modes likewise; before each run the server core
 is left to go quiet (a queued receiver's workers drain what the previous run
-left them). Figures: requests answered per second (all
-200) and p99 latency. Target 4's three apps run 3 s a run; the inbox modes
-1 s (each queued run leaves a backlog its workers take seconds to drain before
-the next run may start: shorter runs keep `make bench` under 5 minutes).
+left them). Figures: requests answered per second (all 200) and p99 latency.
+Target 4's three apps run 3 s a run; the inbox modes 1 s (each queued run
+leaves a backlog its workers take seconds to drain before the next run may
+start: shorter runs keep `make bench` under 5 minutes).
 
 * target 4: the receiver (SharedCode, a no-op handler, inline, `MemoryStore`)
   against a bare Starlette endpoint that parses the JSON (>= 1.0x the req/s,
