@@ -120,7 +120,7 @@ class Replica:
     env: dict[str, str]
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
-    killed: dict[int, float] = field(default_factory=dict)  # pid -> time of SIGKILL
+    killed: dict[int, float] = field(default_factory=dict)  # pid -> when it was dead
 
     @property
     def webhook(self) -> str:
@@ -157,9 +157,11 @@ class Replica:
             effects.close()
         if not busy:
             return False
-        self.killed[self.process.pid] = time.time()
         self.process.send_signal(signal.SIGKILL)
         self.process.wait(timeout=10)
+        # Stamped once it is dead: until the signal lands, its workers may still
+        # start runs, and a run that began a moment before is no run after death.
+        self.killed[self.process.pid] = time.time()
         return True
 
     def stop(self) -> None:
