@@ -343,7 +343,8 @@ async def test_a_waiter_with_time_left_takes_over_an_abandoned_login(
         results[name] = await outcome(ip.with_options(timeout=budget)._v4("GET", API_URL))
 
     async with anyio.create_task_group() as tg:
-        tg.start_soon(call, "short", 0.3)
+        # 1 s: enough to send login #1 even when building the TLS context is slow.
+        tg.start_soon(call, "short", 1.0)
         await anyio.wait_all_tasks_blocked()
         tg.start_soon(call, "long", 5.0)
     assert isinstance(results["short"], ia.LoginTimeoutError)

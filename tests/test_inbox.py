@@ -80,14 +80,20 @@ async def test_in_flight_counts_only_messages_whose_lease_is_live(inbox: Inbox) 
 
 
 @every_kind
-async def test_a_worker_that_lost_its_lease_cannot_settle_the_message(inbox: Inbox) -> None:
+async def test_a_worker_that_lost_its_lease_cannot_settle_the_message(
+    kind: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
     """Worker 1 stalled past its lease and worker 2 took the message: worker 1's late
-    fail, ack, renew and release change nothing, so no third worker runs it meanwhile."""
+    fail, ack, renew and release change nothing, so no third worker runs it meanwhile.
+
+    A lease of 1 s: worker 2's must outlast four stale calls and a 0.3 s wait with
+    room for a loaded machine's stalls."""
+    inbox = make_inbox(kind, request, tmp_path, lease=1.0, retry_delays=(0.2,), max_attempts=3)
     async with inbox:  # type: ignore[attr-defined]
         await inbox.put(sms())
         stale = await inbox.take("w1")
         assert stale is not None
-        await anyio.sleep(0.7)
+        await anyio.sleep(1.2)
         current = await inbox.take("w2")
         assert current is not None and current.attempt == 2
         assert await inbox.fail(stale, "w1: timed out") == "lost"
@@ -137,8 +143,8 @@ async def test_failures_retry_after_backoff_then_dead_letter_then_replay(
     # A short retention: what succeeded is kept however long the message waits
     # (retries, dead letter), not only as long as a handled refid is remembered.
     inbox = make_inbox(
-        kind, request, tmp_path, lease=0.5, retry_delays=(0.2,), max_attempts=3, retention=0.5
-    )
+        kind, request, tmp_path, lease=0.5, retry_delays=(0.5,), max_attempts=3, retention=0.5
+    )  # back-offs of 0.5-0.55 s: a stall between fail and take does not outlast one
     async with inbox:  # type: ignore[attr-defined]
         await inbox.put(sms())
         claimed = await inbox.take("w1")
@@ -149,11 +155,11 @@ async def test_failures_retry_after_backoff_then_dead_letter_then_replay(
         entry = await inbox.get(claimed.refid)
         assert entry is not None and entry.next_attempt_at is not None
         assert entry.last_error == "second: RuntimeError: down"
-        await anyio.sleep(0.3)
+        await anyio.sleep(0.6)
         again = await inbox.take("w1")
         assert again is not None and again.attempt == 2 and again.done == {"0:app.first"}
         assert await inbox.fail(again, "still down") == "pending"
-        await anyio.sleep(0.3)
+        await anyio.sleep(0.6)
         last = await inbox.take("w1")
         assert last is not None and last.attempt == 3
         assert last.done == {"0:app.first"}  # retried past the retention: still known
@@ -265,7 +271,7 @@ async def test_a_redis_that_lost_the_consumer_group_gets_it_back(
 async def test_handled_refids_are_forgotten_after_the_retention(
     kind: str, request: pytest.FixtureRequest, tmp_path: Path
 ) -> None:
-    inbox = make_inbox(kind, request, tmp_path, retention=0.3)
+    inbox = make_inbox(kind, request, tmp_path, retention=1.0)
     async with inbox:  # type: ignore[attr-defined]
         for n in range(3):
             await inbox.put(sms(f"R{n:031d}"))
@@ -273,7 +279,7 @@ async def test_handled_refids_are_forgotten_after_the_retention(
             assert claimed is not None
             await inbox.ack(claimed)
         assert await inbox.put(sms("R" + "0" * 31)) is False  # remembered
-        await anyio.sleep(0.4)
+        await anyio.sleep(1.1)
         await inbox.housekeeping()
         assert await inbox.get("R" + "0" * 31) is None
         assert await inbox.put(sms("R" + "0" * 31)) is True  # forgotten: taken in again

@@ -459,15 +459,17 @@ async def test_lifespan_hooks_and_503_when_shutting_down(rx: SmsReceiver) -> Non
 async def test_shutdown_waits_for_every_handler_of_an_in_flight_message() -> None:
     """Review: the grace was one `handler_timeout` + 1 s, so with several handlers the
     shutdown hooks ran (closing what the last handler replies with) mid-delivery."""
-    rx = SmsReceiver(verifier=SharedCode("SECRET CODE"), handler_timeout=0.3)
+    rx = SmsReceiver(verifier=SharedCode("SECRET CODE"), handler_timeout=0.5)
     events: list[str] = []
     first_started = anyio.Event()
-    for number in range(6):  # 6 x 0.28 s: past the old grace of 0.3 + 1 s
+    # 6 x 0.3 s: past the old grace of 0.5 + 1 s; each handler has 0.2 s to spare
+    # under its timeout, so a stall on a loaded machine does not time one out.
+    for number in range(6):
 
         @rx.on_message()
         async def handler(msg: InboundSms, number: int = number) -> None:
             first_started.set()
-            await anyio.sleep(0.28)  # the work that shutdown must wait for
+            await anyio.sleep(0.3)  # the work that shutdown must wait for
             events.append(f"handler {number}")
 
     @rx.on_shutdown

@@ -95,8 +95,10 @@ async def test_answered_once_kept_then_handled_by_a_worker_once(
 async def test_a_handler_slower_than_the_lease_runs_once_with_two_replicas(
     kind: str, request: pytest.FixtureRequest, tmp_path: Path
 ) -> None:
-    first = make_inbox(kind, request, tmp_path, lease=0.3, poll_interval=0.05)
-    second = make_inbox(kind, request, tmp_path, lease=0.3, poll_interval=0.05)
+    # The lease is renewed every third of it: 0.6 s leaves a stall of up to 0.4 s
+    # (a loaded machine) before the other replica could take the message.
+    first = make_inbox(kind, request, tmp_path, lease=0.6, poll_interval=0.05)
+    second = make_inbox(kind, request, tmp_path, lease=0.6, poll_interval=0.05)
     if kind == "redis":
         second._p = first._p  # type: ignore[attr-defined]  # one queue, two replicas
     runs: list[str] = []
@@ -106,12 +108,12 @@ async def test_a_handler_slower_than_the_lease_runs_once_with_two_replicas(
         @rx.on_message()
         async def slow(msg: InboundSms) -> None:
             runs.append(msg.refid)
-            await anyio.sleep(1.2)  # four leases long
+            await anyio.sleep(1.8)  # three leases long
 
     async with replicas[0].lifespan(), replicas[1].lifespan():
         assert (await call_asgi(replicas[0].app, body())).status == 200
         await until_metric(first, "handled", 1)
-        await anyio.sleep(0.4)  # past another lease: nobody took it again
+        await anyio.sleep(0.7)  # past another lease: nobody took it again
     assert runs == [REFID]
 
 
@@ -263,12 +265,14 @@ async def test_graceful_shutdown_leaves_pending_work_for_the_next_start(
     finished: list[str] = []
 
     def build() -> SmsReceiver:
-        rx = receiver(inbox, handler_timeout=0.5)
-        for n in range(4):  # 4 x 0.4 s: past the shutdown grace of 0.5 + 1 s
+        # Steps of 0.6 s against a shutdown grace of 1.0 + 1 s: A2 ends 0.2 s inside
+        # it and A3 0.4 s past it, margins a loaded machine's stalls do not cross.
+        rx = receiver(inbox, handler_timeout=1.0)
+        for n in range(4):
 
             async def step(msg: InboundSms, n: int = n) -> None:
                 started.append(f"{msg.refid[:1]}{n}")
-                await anyio.sleep(0.4)
+                await anyio.sleep(0.6)
                 finished.append(f"{msg.refid[:1]}{n}")
 
             rx.on_message()(step)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Iterator
+from contextlib import AsyncExitStack
 
 import anyio
 import httpx
@@ -162,15 +163,21 @@ async def test_request_log_masks_passwords_and_filters(server: SandboxServer) ->
 async def test_many_concurrent_clients(server: SandboxServer) -> None:
     results: list[int] = []
 
-    async def client() -> None:
-        async with httpx.AsyncClient(base_url=server.url) as http:
-            for _ in range(10):
-                results.append((await http.get("/_sandbox/clock")).status_code)
+    async def client(http: httpx.AsyncClient) -> None:
+        for _ in range(10):
+            results.append((await http.get("/_sandbox/clock")).status_code)
 
-    with anyio.fail_after(30):
-        async with anyio.create_task_group() as tg:
-            for _ in range(20):
-                tg.start_soon(client)
+    # Every client (each builds a TLS context, slow on a loaded machine) is made
+    # before any request starts its timeouts.
+    async with AsyncExitStack() as stack:
+        clients = [
+            await stack.enter_async_context(httpx.AsyncClient(base_url=server.url))
+            for _ in range(20)
+        ]
+        with anyio.fail_after(30):
+            async with anyio.create_task_group() as tg:
+                for http in clients:
+                    tg.start_soon(client, http)
     assert results == [200] * 200
 
 

@@ -83,10 +83,10 @@ async def test_a_crashed_claimants_claim_lapses(
     kind: str, request: pytest.FixtureRequest, tmp_path: Path
 ) -> None:
     async with make_store(kind, request, tmp_path) as store:
-        assert await store.claim("r", lease=0.2) is Claim.CLAIMED
-        assert await store.claim("r", lease=0.2) is Claim.BUSY
-        await anyio.sleep(0.3)
-        assert await store.claim("r", lease=0.2) is Claim.CLAIMED
+        assert await store.claim("r", lease=0.5) is Claim.CLAIMED
+        assert await store.claim("r", lease=0.5) is Claim.BUSY
+        await anyio.sleep(0.6)
+        assert await store.claim("r", lease=0.5) is Claim.CLAIMED
 
 
 @every_kind
