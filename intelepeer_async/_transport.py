@@ -341,17 +341,18 @@ class HttpxTransport:
         #: A stack of free connection slots, each the index of its pool: the
         #: first pool's on top, so low concurrency never makes a second one.
         self._free_slots = [
-            shard
-            for shard in reversed(range(shards))
-            for _ in range(min(POOL_SHARD_SIZE, pool_size - shard * POOL_SHARD_SIZE))
+            shard for shard in reversed(range(shards)) for _ in range(self._shard_size(shard))
         ]
         self._tls: ssl.SSLContext | None = None
+
+    def _shard_size(self, shard: int) -> int:
+        """Connections of pool number `shard`: as many as its slots, so none waits."""
+        return min(POOL_SHARD_SIZE, self._pool_size - shard * POOL_SHARD_SIZE)
 
     def _pool(self, shard: int) -> _Pool:
         """Our own client number `shard` (and those before it), made if need be."""
         while len(self._pools) <= shard:
-            index = len(self._pools)
-            size = min(POOL_SHARD_SIZE, self._pool_size - index * POOL_SHARD_SIZE)
+            size = self._shard_size(len(self._pools))
             if self._tls is None:
                 # As each httpx client would make it (certifi, or SSL_CERT_FILE/_DIR
                 # from the environment), once instead of once a pool.
